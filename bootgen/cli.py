@@ -1,0 +1,272 @@
+"""The command line: build, iso, run, report.
+
+Errors become one line on stderr and an exit status (2: usage, 4: environment
+or build failure); a run's status says what the verdict was (see verdicts.ExitStatus).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+
+from .errors import BootgenError, UsageError
+from .paths import DEFAULT_BUILD_DIR, DEFAULT_ELF, DEFAULT_ISO, write_atomically
+from .verdicts import ExitStatus, Verdict
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that reports a usage error in one line and exits 2."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        raise UsageError(message)
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text, 0)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"must be positive: {text}")
+    return value
+
+
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not value > 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"must be a positive number: {text}")
+    return value
+
+
+def _port(text: str) -> int:
+    try:
+        value = int(text, 0)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a port number: {text!r}") from None
+    if not 0 < value <= 0xFFF8:
+        raise argparse.ArgumentTypeError(f"I/O port out of range: {text}")
+    return value
+
+
+def _verdict(text: str) -> Verdict:
+    try:
+        return Verdict(text)
+    except ValueError:
+        names = ", ".join(v.value for v in Verdict)
+        raise argparse.ArgumentTypeError(f"unknown verdict {text!r} (choose from {names})") from None
+
+
+def _writable_output(path: Path) -> Path:
+    if path.exists() and path.is_dir():
+        raise UsageError(f"output path is a directory: {path}")
+    parent = path.parent if str(path.parent) else Path(".")
+    if not parent.is_dir():
+        raise UsageError(f"output directory does not exist: {parent}")
+    if not os.access(parent, os.W_OK):
+        raise UsageError(f"output directory is not writable: {parent}")
+    return path
+
+
+def _output_path(text: str) -> Path:
+    return Path(text)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="bootgen", description="Build and boot a bare-metal VT-x readiness probe.")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    b = sub.add_parser("build", help="compile and link the stub (default build/stub.elf)")
+    b.add_argument("-o", "--output", type=_output_path, default=DEFAULT_ELF)
+    b.add_argument("--append", default="", metavar="ARGS",
+                   help="default stub command line embedded in the image, e.g. 'serial=0x2f8'")
+
+    i = sub.add_parser("iso", help="build a BIOS+UEFI bootable ISO (default build/bootgen.iso)")
+    i.add_argument("-o", "--output", type=_output_path, default=DEFAULT_ISO)
+    i.add_argument("--image", type=Path, help="stub ELF to package (default: build it)")
+    i.add_argument("--append", default="", metavar="ARGS", help="stub command line baked into the ISO")
+
+    r = sub.add_parser("run", help="boot the stub under an emulator and report the verdict")
+    r.add_argument("--backend", choices=("qemu", "bochs", "auto"), default="qemu",
+                   help="auto: nested KVM if the host offers VMX, else Bochs, else QEMU TCG")
+    r.add_argument("--image", type=Path, help="ELF (QEMU -kernel) or ISO; default: build the stub "
+                   "(or the ISO for Bochs)")
+    r.add_argument("--accel", choices=("tcg", "kvm"), default="tcg", help="QEMU accelerator")
+    r.add_argument("--cpu", metavar="MODEL", help="QEMU CPU model (default max under TCG, host under KVM)")
+    r.add_argument("--cpu-model", metavar="MODEL", help="Bochs CPU model (default corei7_sandy_bridge_2600k)")
+    r.add_argument("--firmware", choices=("seabios", "ovmf"), default="seabios")
+    r.add_argument("--media", choices=("kernel", "cd", "disk"), help="how QEMU boots the image "
+                   "(default: kernel for an ELF, cd for an ISO)")
+    r.add_argument("--smp", type=_positive_int, default=1)
+    r.add_argument("--memory", type=_positive_int, metavar="MiB")
+    r.add_argument("--append", default="", metavar="ARGS", help="stub command line (ELF boots)")
+    r.add_argument("--serial-port", type=_port, metavar="PORT",
+                   help="UART port the stub writes to (default: from serial= in --append, else 0x3f8)")
+    r.add_argument("--timeout", type=_positive_float, metavar="S")
+    r.add_argument("--expect", type=_verdict, metavar="VERDICT",
+                   help="exit 0 only if this verdict is reached")
+    r.add_argument("--json", action="store_true", help="print the result as JSON")
+    r.add_argument("--keep-log", type=_output_path, metavar="PATH", help="save the serial log here")
+
+    rep = sub.add_parser("report", help="decode a serial log captured elsewhere")
+    rep.add_argument("log", type=Path)
+    rep.add_argument("--expect", type=_verdict, metavar="VERDICT")
+    rep.add_argument("--json", action="store_true")
+    return parser
+
+
+def serial_port_from_cmdline(cmdline: str, default: int = 0x3F8) -> int:
+    """The port named by the last serial= option, as the stub reads it."""
+    port = default
+    for word in cmdline.split():
+        key, _, value = word.partition("=")
+        if key == "serial":
+            try:
+                port = int(value, 0)
+            except ValueError:
+                pass
+    return port
+
+
+def _build_default_elf(append: str = "") -> Path:
+    from .build import BuildConfig, build_stub
+    return build_stub(BuildConfig(output=DEFAULT_ELF, build_dir=DEFAULT_BUILD_DIR, cmdline=append)).path
+
+
+def cmd_build(args: argparse.Namespace) -> int:
+    from .build import BuildConfig, build_stub
+    output = _writable_output(args.output) if args.output.parent != DEFAULT_BUILD_DIR else args.output
+    result = build_stub(BuildConfig(output=output, cmdline=args.append))
+    layout = result.layout
+    print(f"{result.path}: {layout.loaded_bytes} bytes loaded, {layout.memory_bytes} bytes in memory, "
+          f"entry {layout.entry:#x}")
+    return 0
+
+
+def cmd_iso(args: argparse.Namespace) -> int:
+    from .iso import IsoConfig, build_iso
+    output = _writable_output(args.output) if args.output.parent != DEFAULT_BUILD_DIR else args.output
+    output.parent.mkdir(parents=True, exist_ok=True)
+    elf = args.image if args.image else _build_default_elf()
+    if not elf.is_file():
+        raise UsageError(f"image not found: {elf}")
+    result = build_iso(IsoConfig(elf=elf, output=output, cmdline=args.append))
+    print(f"{result.path}: {result.size} bytes ({result.size / 1048576:.2f} MiB)")
+    return 0
+
+
+def _emit(result, args: argparse.Namespace, extra: dict | None = None) -> int:
+    from .result import to_json, to_text
+    from .verdicts import exit_status
+    if args.json:
+        print(json.dumps(to_json(result, extra), indent=2, sort_keys=False))
+    else:
+        color = sys.stdout.isatty() and "NO_COLOR" not in os.environ
+        print(to_text(result, color=color))
+    return int(exit_status(result.verdict, args.expect))
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from .result import evaluate
+    if args.keep_log is not None:
+        _writable_output(args.keep_log)
+    if args.backend == "auto":
+        from .hostinfo import choose_backend
+        choice = choose_backend()
+        args.backend, args.accel = choice.backend, choice.accel
+        print(f"bootgen: testing {choice.tested}", file=sys.stderr)
+    if args.backend == "qemu":
+        outcome, extra = _run_qemu(args)
+    else:
+        outcome, extra = _run_bochs(args)
+    if args.keep_log is not None:
+        write_atomically(args.keep_log, outcome.serial)
+    return _emit(evaluate(outcome.serial, outcome), args, extra)
+
+
+def _run_qemu(args: argparse.Namespace):
+    from .runners.qemu import QemuConfig, run_qemu
+    if args.cpu_model:
+        raise UsageError("--cpu-model is for Bochs; use --cpu with QEMU")
+    image = args.image if args.image is not None else _build_default_elf()
+    is_iso = image.suffix.lower() == ".iso"
+    media = args.media or ("cd" if is_iso else "kernel")
+    if media == "kernel" and is_iso:
+        raise UsageError("an ISO boots as --media cd or disk, not kernel")
+    cmdline = args.append
+    if media == "kernel" and image.is_file() and args.serial_port is None:
+        from . import elf
+        try:
+            cmdline = f"{elf.embedded_cmdline(image)} {args.append}"
+        except BootgenError:
+            pass  # validation errors are reported by QEMU's own load below
+    port = args.serial_port or serial_port_from_cmdline(cmdline)
+    memory = args.memory or (256 if args.firmware == "ovmf" else 128)
+    timeout = args.timeout or (60.0 if media != "kernel" else 30.0)
+    config = QemuConfig(image=image, accel=args.accel, cpu=args.cpu, smp=args.smp, memory_mib=memory,
+                        append=args.append, timeout_s=timeout, serial_port=port, firmware=args.firmware,
+                        media=media)
+    if media == "kernel" and image.is_file():
+        from . import elf
+        elf.inspect_stub(image)  # a corrupt or non-multiboot ELF: one clear line, before QEMU starts
+    outcome = run_qemu(config)
+    return outcome, {"accel": config.accel, "cpu": config.cpu_model, "firmware": config.firmware,
+                     "media": config.media, "image": str(image)}
+
+
+def _run_bochs(args: argparse.Namespace):
+    from .runners.bochs import BochsConfig, run_bochs
+    if args.cpu or args.accel != "tcg" or args.append or args.media or args.firmware != "seabios":
+        raise UsageError("--cpu, --accel, --append, --media and --firmware are QEMU options "
+                         "(Bochs boots the ISO; use --cpu-model)")
+    image = args.image
+    if image is None:
+        from .iso import IsoConfig, build_iso
+        DEFAULT_ISO.parent.mkdir(parents=True, exist_ok=True)
+        image = build_iso(IsoConfig(elf=_build_default_elf(), output=DEFAULT_ISO)).path
+    kwargs = {"image": image, "smp": args.smp}
+    if args.cpu_model:
+        kwargs["cpu_model"] = args.cpu_model
+    if args.memory:
+        kwargs["memory_mib"] = args.memory
+    if args.timeout:
+        kwargs["timeout_s"] = args.timeout
+    config = BochsConfig(**kwargs)
+    outcome = run_bochs(config)
+    return outcome, {"cpu": config.cpu_model, "image": str(image)}
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from .result import evaluate
+    try:
+        serial = args.log.read_bytes()
+    except OSError as exc:
+        raise UsageError(f"cannot read {args.log}: {exc.strerror}") from None
+    return _emit(evaluate(serial), args)
+
+
+COMMANDS = {"build": cmd_build, "iso": cmd_iso, "run": cmd_run, "report": cmd_report}
+
+
+def main(argv: list[str] | None = None) -> int:
+    try:
+        args = build_parser().parse_args(argv)
+        return COMMANDS[args.command](args)
+    except BootgenError as exc:
+        print(f"bootgen: error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except BrokenPipeError:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # stdout reader went away
+        return 1
+    except KeyboardInterrupt:
+        print("bootgen: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

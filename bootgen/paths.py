@@ -1,0 +1,35 @@
+"""Where the stub's sources live and where build outputs go."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from .errors import BuildError
+
+DEFAULT_BUILD_DIR = Path("build")
+DEFAULT_ELF = DEFAULT_BUILD_DIR / "stub.elf"
+DEFAULT_ISO = DEFAULT_BUILD_DIR / "bootgen.iso"
+
+
+def source_root() -> Path:
+    """The checkout that holds stage/ and linker/ (BOOTGEN_SOURCE_DIR overrides)."""
+    override = os.environ.get("BOOTGEN_SOURCE_DIR")
+    candidates = [Path(override)] if override else []
+    candidates.append(Path(__file__).resolve().parent.parent)
+    for root in candidates:
+        if (root / "stage").is_dir() and (root / "linker" / "stub.ld").is_file():
+            return root
+    raise BuildError("stub sources not found: install bootgen from its checkout "
+                     "(pip install -e .) or set BOOTGEN_SOURCE_DIR to it")
+
+
+def write_atomically(path: Path, data: bytes) -> None:
+    """Write a whole file or nothing: a temporary file in the same folder, then rename."""
+    path = Path(path)
+    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
+    try:
+        tmp.write_bytes(data)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)

@@ -1,0 +1,1 @@
+"""Backends that boot an image and capture its serial output."""

@@ -1,0 +1,247 @@
+"""Boot the stub under QEMU, driven over QMP (qemu.qmp), and capture its serial output.
+
+QEMU is started paused (-S) and connects as a client to two unix sockets that
+bootgen listens on, in a private 0700 directory: one for QMP, one for the
+serial port. Nothing is lost before the guest runs and no TCP port is ever
+opened. The run ends when the stub exits through isa-debug-exit, the machine
+resets (triple fault; -no-reboot turns it into an exit and a SHUTDOWN event),
+QEMU exits for another reason, or the timeout expires.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import shutil
+import signal
+import subprocess
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..errors import ToolMissing, UsageError
+from ..firmware import find_ovmf
+from ..hostinfo import kvm_usable
+from .base import Ending, RunOutcome
+
+DEBUG_EXIT_PORT = 0xF4
+#: The stub writes 1 to isa-debug-exit; QEMU then exits with (1 << 1) | 1.
+STUB_EXIT_STATUS = 3
+ACCELS = ("tcg", "kvm")
+FIRMWARES = ("seabios", "ovmf")
+MEDIA = ("kernel", "cd", "disk")
+STARTUP_TIMEOUT_S = 10.0
+
+
+@dataclass(frozen=True)
+class QemuConfig:
+    image: Path
+    accel: str = "tcg"
+    cpu: str | None = None          # default: "max" under TCG, "host" under KVM
+    smp: int = 1
+    memory_mib: int = 128
+    append: str = ""                # multiboot command line (only with media "kernel")
+    timeout_s: float = 30.0
+    serial_port: int = 0x3F8        # the UART I/O port the stub writes to
+    firmware: str = "seabios"
+    media: str = "kernel"           # kernel: -kernel ELF; cd / disk: boot an ISO
+    qemu: str = "qemu-system-x86_64"
+
+    @property
+    def cpu_model(self) -> str:
+        return self.cpu or ("host" if self.accel == "kvm" else "max")
+
+
+def validate(config: QemuConfig) -> None:
+    """Reject bad configurations before anything is started."""
+    if config.accel not in ACCELS:
+        raise UsageError(f"unknown accelerator {config.accel!r} (choose from {', '.join(ACCELS)})")
+    if config.firmware not in FIRMWARES:
+        raise UsageError(f"unknown firmware {config.firmware!r} (choose from {', '.join(FIRMWARES)})")
+    if config.media not in MEDIA:
+        raise UsageError(f"unknown media {config.media!r} (choose from {', '.join(MEDIA)})")
+    if config.media == "kernel" and config.firmware != "seabios":
+        raise UsageError("-kernel boots need SeaBIOS; boot an ISO (--image X.iso) to use OVMF")
+    if config.media != "kernel" and config.append:
+        raise UsageError("--append applies to ELF boots; bake it into the ISO with 'bootgen iso --append'")
+    if not config.image.is_file():
+        raise UsageError(f"image not found: {config.image}")
+    if shutil.which(config.qemu) is None:
+        raise ToolMissing(f"{config.qemu} not found (install Debian's 'qemu-system-x86' package)")
+    if config.accel == "kvm" and (why := kvm_usable()):
+        raise ToolMissing(f"KVM is not usable: {why}")
+
+
+def qemu_command(config: QemuConfig, qmp_socket: Path, serial_socket: Path, workdir: Path) -> list[str]:
+    """The QEMU command line: lean (no NIC, no default devices), paused until QMP says 'cont'."""
+    cmd = [
+        config.qemu, "-nodefaults", "-no-user-config", "-S", "-no-reboot",
+        "-display", "none", "-vga", "std",
+        "-accel", config.accel, "-cpu", config.cpu_model,
+        "-smp", str(config.smp), "-m", str(config.memory_mib),
+        "-chardev", f"socket,id=qmp,path={qmp_socket}",
+        "-mon", "chardev=qmp,mode=control",
+        "-chardev", f"socket,id=serial0,path={serial_socket}",
+        "-device", f"isa-serial,chardev=serial0,iobase={config.serial_port:#x},irq=4",
+        "-device", f"isa-debug-exit,iobase={DEBUG_EXIT_PORT:#x},iosize=0x04",
+    ]
+    if config.firmware == "ovmf":
+        ovmf = find_ovmf()
+        cmd += ["-drive", f"if=pflash,format=raw,unit=0,readonly=on,file={ovmf.code}"]
+        if ovmf.vars_template is not None:
+            vars_copy = workdir / "ovmf-vars.fd"
+            shutil.copyfile(ovmf.vars_template, vars_copy)
+            cmd += ["-drive", f"if=pflash,format=raw,unit=1,file={vars_copy}"]
+    if config.media == "kernel":
+        cmd += ["-kernel", str(config.image)]
+        if config.append:
+            cmd += ["-append", config.append]
+    elif config.media == "cd":
+        cmd += ["-drive", f"file={config.image},format=raw,media=cdrom,readonly=on,if=ide,index=2",
+                "-boot", "d"]
+    else:
+        cmd += ["-drive", f"file={config.image},format=raw,if=ide,index=0,snapshot=on", "-boot", "c"]
+    return cmd
+
+
+def run_qemu(config: QemuConfig) -> RunOutcome:
+    validate(config)
+    return asyncio.run(_run(config))
+
+
+async def _next_stop_or_shutdown(listener) -> str:
+    """'stopped' for a STOP event, else the SHUTDOWN event's reason (QMP reference: SHUTDOWN, STOP)."""
+    event = await listener.get()
+    if event["event"] == "STOP":
+        return "stopped"
+    return str(event.get("data", {}).get("reason", "unknown"))
+
+
+def _classify_exit(status: int, shutdown_reason: str | None) -> tuple[Ending, str]:
+    if shutdown_reason == "guest-reset":
+        return Ending.TRIPLE_FAULT, "the guest reset the machine (triple fault)"
+    if status == STUB_EXIT_STATUS:
+        return Ending.GUEST_EXIT, "the stub exited through isa-debug-exit"
+    if status < 0:
+        return Ending.EMULATOR_CRASH, f"QEMU was killed by signal {-status}"
+    if status & 1 and status > 1:
+        return Ending.GUEST_EXIT, f"isa-debug-exit with value {status >> 1}"
+    if shutdown_reason:
+        return Ending.EMULATOR_EXIT, f"QEMU shut down ({shutdown_reason})"
+    return Ending.EMULATOR_EXIT, f"QEMU exited with status {status}"
+
+
+async def _run(config: QemuConfig) -> RunOutcome:
+    from qemu.qmp import EventListener, QMPClient  # imported here: it is the slow part of start-up
+
+    started = time.monotonic()
+    workdir = Path(tempfile.mkdtemp(prefix="bootgen-qemu-"))  # mode 0700
+    qmp_socket, serial_socket = workdir / "qmp.sock", workdir / "serial.sock"
+    serial = bytearray()
+    serial_closed = asyncio.Event()
+
+    async def on_serial(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            while chunk := await reader.read(65536):
+                serial.extend(chunk)
+        finally:
+            serial_closed.set()
+            writer.close()
+
+    cmd = qemu_command(config, qmp_socket, serial_socket, workdir)
+    stderr_path = workdir / "qemu.stderr"
+    serial_server = await asyncio.start_unix_server(on_serial, path=str(serial_socket))
+    qmp = QMPClient("bootgen")
+    listener = EventListener(("SHUTDOWN", "STOP"))
+    qmp.register_listener(listener)
+    proc: asyncio.subprocess.Process | None = None
+    ending, detail, status = Ending.EMULATOR_CRASH, "", None
+    try:
+        await qmp.start_server(str(qmp_socket))
+        with open(stderr_path, "wb") as stderr:
+            proc = await asyncio.create_subprocess_exec(
+                *cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=stderr,
+                start_new_session=True)
+        exited = asyncio.create_task(proc.wait())
+        accepted = asyncio.create_task(qmp.accept())
+        await asyncio.wait({exited, accepted}, timeout=STARTUP_TIMEOUT_S, return_when=asyncio.FIRST_COMPLETED)
+        if not accepted.done() or accepted.exception() is not None:
+            accepted.cancel()
+            if not exited.done():
+                raise_after = "QEMU did not connect to QMP in time"
+            else:
+                raise_after = f"QEMU exited with status {proc.returncode} before starting the guest"
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(asyncio.shield(exited), 1.0)
+            detail = f"{raise_after}: {_tail(stderr_path)}".rstrip(": ")
+            return RunOutcome("qemu", bytes(serial), Ending.EMULATOR_CRASH, detail, proc.returncode,
+                              time.monotonic() - started, cmd)
+
+        await qmp.execute("cont")
+        shutdown = asyncio.create_task(_next_stop_or_shutdown(listener))
+        remaining = max(config.timeout_s - (time.monotonic() - started), 0.1)
+        await asyncio.wait({exited, shutdown}, timeout=remaining, return_when=asyncio.FIRST_COMPLETED)
+        if not exited.done() and shutdown.done():
+            # -no-reboot: QEMU exits right after the SHUTDOWN event.
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(asyncio.shield(exited), 2.0)
+        if exited.done():
+            if not shutdown.done():
+                # The event may still be in flight on the socket; give the reader a moment.
+                with contextlib.suppress(asyncio.TimeoutError):
+                    await asyncio.wait_for(asyncio.shield(shutdown), 0.2)
+            reason = shutdown.result() if shutdown.done() and not shutdown.cancelled() else None
+            status = proc.returncode
+            ending, detail = _classify_exit(status, reason)
+        elif shutdown.done() and shutdown.result() == "stopped":
+            # The VM stopped without exiting: QEMU paused it on an internal error (e.g. KVM emulation failure).
+            ending, detail = Ending.EMULATOR_CRASH, f"the VM stopped: {_first_error(stderr_path)}"
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(qmp.execute("quit"), 0.5)
+        else:
+            ending, detail = Ending.TIMEOUT, f"no exit after {config.timeout_s:g} s"
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(qmp.execute("quit"), 0.5)
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(asyncio.shield(exited), 0.5)
+        shutdown.cancel()
+        with contextlib.suppress(asyncio.TimeoutError):
+            await asyncio.wait_for(serial_closed.wait(), 1.0)
+        if ending is Ending.EMULATOR_EXIT and status == 1:
+            detail = f"{detail}: {_tail(stderr_path)}".rstrip(": ")
+        return RunOutcome("qemu", bytes(serial), ending, detail, status, time.monotonic() - started, cmd,
+                          emulator_log=_tail(stderr_path, 4000))
+    finally:
+        if proc is not None and proc.returncode is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGKILL)
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(proc.wait(), 5.0)
+        with contextlib.suppress(Exception, EOFError):
+            await qmp.disconnect()
+        serial_server.close()
+        with contextlib.suppress(Exception):
+            await serial_server.wait_closed()
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+def _tail(path: Path, limit: int = 400) -> str:
+    try:
+        text = path.read_text(errors="replace").strip()
+    except OSError:
+        return ""
+    return text[-limit:].replace("\n", " | ") if limit < 1000 else text[-limit:]
+
+
+def _first_error(path: Path) -> str:
+    """The first line of QEMU's stderr that reads like an error (for one-line messages)."""
+    try:
+        lines = path.read_text(errors="replace").splitlines()
+    except OSError:
+        return "no message"
+    for line in lines:
+        if "error" in line.lower() or "failure" in line.lower():
+            return line.strip()
+    return lines[0].strip() if lines else "no message"

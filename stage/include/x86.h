@@ -1,0 +1,73 @@
+/* Thin wrappers around x86 instructions (Intel SDM Vol. 2). */
+#ifndef BOOTGEN_X86_H
+#define BOOTGEN_X86_H
+
+#include "types.h"
+
+/* CR0 bits (SDM Vol. 3A, 2.5 "Control Registers"). */
+#define CR0_PE BIT(0)
+#define CR0_MP BIT(1)
+#define CR0_ET BIT(4)
+#define CR0_NE BIT(5)
+#define CR0_WP BIT(16)
+#define CR0_NW BIT(29)
+#define CR0_CD BIT(30)
+#define CR0_PG BIT(31)
+
+/* CR4 bits (SDM Vol. 3A, 2.5). */
+#define CR4_PSE BIT(4)
+#define CR4_PAE BIT(5)
+#define CR4_VMXE BIT(13)
+#define CR4_SMXE BIT(14)
+
+/* EFLAGS bits (SDM Vol. 1, 3.4.3). */
+#define EFLAGS_CF BIT(0)
+#define EFLAGS_ZF BIT(6)
+
+static inline void outb(u16 port, u8 value) { __asm__ volatile("outb %0, %1" : : "a"(value), "Nd"(port)); }
+static inline void outl(u16 port, u32 value) { __asm__ volatile("outl %0, %1" : : "a"(value), "Nd"(port)); }
+static inline u8 inb(u16 port)
+{
+	u8 value;
+	__asm__ volatile("inb %1, %0" : "=a"(value) : "Nd"(port));
+	return value;
+}
+
+#define DEFINE_CR_ACCESS(n)                                                            \
+	static inline u32 read_cr##n(void)                                             \
+	{                                                                              \
+		u32 v;                                                                 \
+		__asm__ volatile("mov %%cr" #n ", %0" : "=r"(v));                    \
+		return v;                                                              \
+	}                                                                              \
+	static inline void write_cr##n(u32 v) { __asm__ volatile("mov %0, %%cr" #n : : "r"(v) : "memory"); }
+DEFINE_CR_ACCESS(0)
+DEFINE_CR_ACCESS(2)
+DEFINE_CR_ACCESS(3)
+DEFINE_CR_ACCESS(4)
+
+struct cpuid_regs {
+	u32 eax, ebx, ecx, edx;
+};
+
+static inline struct cpuid_regs cpuid(u32 leaf, u32 subleaf)
+{
+	struct cpuid_regs r;
+	__asm__ volatile("cpuid" : "=a"(r.eax), "=b"(r.ebx), "=c"(r.ecx), "=d"(r.edx) : "a"(leaf), "c"(subleaf));
+	return r;
+}
+
+static inline u32 read_eflags(void)
+{
+	u32 v;
+	__asm__ volatile("pushfl; popl %0" : "=r"(v));
+	return v;
+}
+
+static inline NORETURN void halt_forever(void)
+{
+	for (;;)
+		__asm__ volatile("cli; hlt");
+}
+
+#endif

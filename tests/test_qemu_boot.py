@@ -1,0 +1,123 @@
+"""Boot the real stub under QEMU and assert on the parsed report."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+import pytest
+
+from bootgen.build import BuildConfig, build_stub
+from bootgen.result import evaluate
+from bootgen.runners.base import Ending
+from bootgen.hostinfo import host_offers_nested_vmx, kvm_usable
+from bootgen.runners.qemu import QemuConfig, run_qemu
+from bootgen.verdicts import Verdict
+from conftest import run_cli
+
+pytestmark = pytest.mark.qemu
+
+
+def boot(elf: Path, **kwargs):
+    outcome = run_qemu(QemuConfig(image=elf, **kwargs))
+    return outcome, evaluate(outcome.serial, outcome)
+
+
+def test_tcg_has_no_vmx(stub_elf):
+    outcome, result = boot(stub_elf)
+    assert outcome.ending is Ending.GUEST_EXIT
+    assert result.verdict is Verdict.NO_VMX, result.reason
+    parsed = result.parsed
+    assert parsed.first("check", name="cpuid-vmx").get("result") == "fail"
+    assert parsed.first("check", name="hypervisor-present").get("value") == "1"
+    steps = [(r.get("name"), r.get("state")) for r in parsed.of_type("step")]
+    assert ("paging", "ok") in steps and ("cpuid-vmx", "fail") in steps
+    paging = parsed.first("cr", phase="paging")
+    assert paging.int("cr0") & 0x80000020 == 0x80000020  # PG and NE
+
+
+def test_serial_port_from_command_line(stub_elf):
+    outcome, result = boot(stub_elf, append="serial=0x2f8", serial_port=0x2F8)
+    assert result.verdict is Verdict.NO_VMX
+    assert result.parsed.first("config").int("serial") == 0x2F8
+    # Nothing reaches COM1 when the stub is told to use COM2.
+    outcome, result = boot(stub_elf, append="serial=0x2f8", serial_port=0x3F8, timeout_s=10)
+    assert b"#BOOTGEN" not in outcome.serial and result.verdict is Verdict.NO_VERDICT
+
+
+def test_embedded_cmdline_is_used(tmp_path):
+    elf = build_stub(BuildConfig(output=tmp_path / "s.elf", build_dir=tmp_path / "b", cmdline="serial=0x2f8")).path
+    proc = run_cli("run", "--image", str(elf), "--json")
+    doc = json.loads(proc.stdout)
+    assert doc["verdict"] == "no-vmx", doc["reason"]
+
+
+def test_unknown_option_is_reported(stub_elf):
+    _, result = boot(stub_elf, append="frobnicate=1")
+    warning = result.parsed.first("warning")
+    assert warning is not None and warning.get("option") == "frobnicate=1"
+    assert result.verdict is Verdict.NO_VMX
+
+
+@pytest.mark.parametrize("inject,vector", [("ud2", 6), ("page-fault", 14)])
+def test_unexpected_exception_is_reported(stub_elf, inject, vector):
+    outcome, result = boot(stub_elf, append=f"inject={inject}")
+    assert outcome.ending is Ending.GUEST_EXIT  # the stub exited cleanly after reporting
+    assert result.verdict is Verdict.FAULT
+    exc = result.parsed.first("exception")
+    assert exc.int("vector") == vector and exc.get("step") == "inject"
+    if vector == 14:
+        assert exc.int("cr2") == 0xFFFFF000
+
+
+def test_triple_fault_is_no_verdict(stub_elf):
+    outcome, result = boot(stub_elf, append="inject=triple-fault")
+    assert outcome.ending is Ending.TRIPLE_FAULT
+    assert result.verdict is Verdict.NO_VERDICT and "triple fault" in result.reason
+
+
+def test_hang_times_out_promptly_with_partial_log(stub_elf):
+    started = time.monotonic()
+    outcome, result = boot(stub_elf, append="inject=hang", timeout_s=3)
+    assert time.monotonic() - started < 4.0
+    assert outcome.ending is Ending.TIMEOUT
+    assert result.verdict is Verdict.NO_VERDICT
+    assert b"step name=inject state=begin" in outcome.serial
+
+
+def test_no_process_or_tempdir_left(stub_elf):
+    before = set(Path(tempfile.gettempdir()).glob("bootgen-qemu-*"))
+    boot(stub_elf, append="inject=hang", timeout_s=1)
+    boot(stub_elf)
+    assert set(Path(tempfile.gettempdir()).glob("bootgen-qemu-*")) == before
+    ps = subprocess.run(["pgrep", "-f", str(stub_elf)], capture_output=True, text=True)
+    assert ps.stdout.strip() == ""
+
+
+def test_smp_and_memory_options(stub_elf):
+    _, result = boot(stub_elf, smp=2, memory_mib=256)
+    assert result.verdict is Verdict.NO_VMX
+
+
+def test_cli_run_json_and_keep_log(stub_elf, tmp_path):
+    log = tmp_path / "serial.log"
+    proc = run_cli("run", "--image", str(stub_elf), "--json", "--keep-log", str(log), "--expect", "no-vmx")
+    assert proc.returncode == 0, proc.stderr
+    doc = json.loads(proc.stdout)
+    assert doc["verdict"] == "no-vmx" and doc["run"]["accel"] == "tcg"
+    assert doc["report"]["complete"] and log.read_bytes().count(b"#BOOTGEN end") == 1
+
+
+@pytest.mark.kvm
+def test_kvm_verdict_agrees_with_the_host(stub_elf):
+    if why := kvm_usable():
+        pytest.skip(f"KVM is not usable here: {why}")
+    expected = Verdict.VMX_READY if host_offers_nested_vmx() else Verdict.NO_VMX
+    outcome, result = boot(stub_elf, accel="kvm", cpu=os.environ.get("BOOTGEN_KVM_CPU", "host"), timeout_s=20)
+    if outcome.ending is Ending.EMULATOR_CRASH:
+        pytest.skip(f"this host's KVM cannot run the stub: {outcome.detail[:200]}")
+    assert result.verdict is expected, result.reason

@@ -1,0 +1,61 @@
+"""Verdicts: only a complete, self-consistent report is believed; exit statuses."""
+
+from bootgen.result import evaluate, to_json, to_text
+from bootgen.runners.base import Ending, RunOutcome
+from bootgen.verdicts import ExitStatus, Verdict, exit_status
+from conftest import DATA
+from test_protocol import make_report
+
+VMXON_OK = "vmx insn=vmxon outcome=success cf=0 zf=0 eflags=0x00000002"
+VMXOFF_OK = "vmx insn=vmxoff outcome=success cf=0 zf=0 eflags=0x00000002"
+
+
+def test_vmx_ready_needs_successful_vmxon_and_vmxoff():
+    good = evaluate(make_report([VMXON_OK, VMXOFF_OK, "verdict name=vmx-ready"]))
+    assert good.verdict is Verdict.VMX_READY
+    liar = evaluate(make_report([VMXON_OK, "verdict name=vmx-ready"]))
+    assert liar.verdict is Verdict.NO_VERDICT and "vmxoff" in liar.reason
+
+
+def test_no_vmx_contradicted_by_cpuid_is_rejected():
+    cpuid = "cpuid leaf=0x00000001 subleaf=0x00000000 eax=0x000306a9 ebx=0x0 ecx=0x00000020 edx=0x0"
+    result = evaluate(make_report([cpuid, "verdict name=no-vmx"]))
+    assert result.verdict is Verdict.NO_VERDICT
+
+
+def test_unknown_verdict_name():
+    assert evaluate(make_report(["verdict name=maybe"])).verdict is Verdict.NO_VERDICT
+
+
+def test_vmxon_failure_detail():
+    vmx = "vmx insn=vmxon outcome=fail-invalid cf=1 zf=0 eflags=0x00000003"
+    result = evaluate(make_report([vmx, "verdict name=vmxon-failed insn=vmxon outcome=fail-invalid cf=1 zf=0"]))
+    assert result.verdict is Verdict.VMXON_FAILED
+    doc = to_json(result)
+    assert doc["vmxon"]["cf"] == 1 and doc["vmxon"]["outcome"] == "fail-invalid"
+    assert doc["detail"]["cf"] == 1
+
+
+def test_triple_fault_is_named():
+    outcome = RunOutcome("qemu", b"#BOOTGEN begin proto=1 stub=x\n", Ending.TRIPLE_FAULT)
+    result = evaluate(outcome.serial, outcome)
+    assert result.verdict is Verdict.NO_VERDICT and "triple fault" in result.reason
+
+
+def test_real_fault_log():
+    result = evaluate((DATA / "qemu-tcg-page-fault.log").read_bytes())
+    assert result.verdict is Verdict.FAULT
+    doc = to_json(result)
+    assert doc["exception"]["vector"] == 14
+    assert doc["exception"]["cr2"] == 0xFFFFF000
+    assert doc["exception"]["step"] == "inject"
+    assert "verdict: fault" in to_text(result)
+
+
+def test_exit_statuses():
+    assert exit_status(Verdict.VMX_READY, None) is ExitStatus.OK
+    assert exit_status(Verdict.NO_VMX, None) is ExitStatus.VERDICT
+    assert exit_status(Verdict.NO_VERDICT, None) is ExitStatus.NO_VERDICT
+    assert exit_status(Verdict.NO_VMX, Verdict.NO_VMX) is ExitStatus.OK
+    assert exit_status(Verdict.VMX_READY, Verdict.NO_VMX) is ExitStatus.VERDICT
+    assert exit_status(Verdict.NO_VERDICT, Verdict.NO_VERDICT) is ExitStatus.OK
