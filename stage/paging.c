@@ -31,7 +31,8 @@ int paging_enable(void)
 	write_cr4(read_cr4() | CR4_PAE);
 	write_cr3((u32)pdpt);
 	/* Some hypervisors refuse 32-bit paging modes (#GP): report it, do not die. */
-	int vector = write_cr0_safe(read_cr0() | CR0_NE);
+	/* Caches on: some loaders leave CR0.CD/NW set, which makes every access uncached (SDM Vol. 3A, 12.5.1). */
+	int vector = write_cr0_safe((read_cr0() | CR0_NE) & ~(CR0_CD | CR0_NW));
 	if (vector < 0)
 		vector = write_cr0_safe(read_cr0() | CR0_PG | CR0_WP);
 	if (vector >= 0)
