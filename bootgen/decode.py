@@ -186,3 +186,54 @@ def vmx_instruction(report: ParsedReport, insn: str) -> dict | None:
         "error_code": record.int("error_code"),
         "instruction_error": record.int("insn_error"),
     }
+
+
+GUEST_EXPECTED_EXITS = (10, 30, 18, 12)  # CPUID, I/O, VMCALL, HLT: what the stub's guest does
+GUEST_VMCALL_VALUE = 0xB007C0DE          # stage/include/guest_abi.h
+
+
+def guest(report: ParsedReport) -> dict | None:
+    """Part 2: the VM-exit trace of the stub's guest, decoded."""
+    from .vmx_tables import exit_reason_name, instruction_error_name
+
+    trace = report.first("guest-trace")
+    launch = report.first("vmx", insn="vmlaunch") or report.first("vmx", insn="vmresume")
+    failure = report.first("entry-failure")
+    if trace is None and launch is None and failure is None:
+        return None
+    exits = [{
+        "reason": r.int("reason"),
+        "name": exit_reason_name(r.int("reason", 0) or 0),
+        "qualification": r.int("qualification"),
+        "rip": r.int("rip"),
+        "instruction_length": r.int("length"),
+    } for r in report.of_type("exit")]
+    vmcall = report.first("vmcall")
+    out: dict = {
+        "exits": exits,
+        "vmcall_value": vmcall.int("value") if vmcall else None,
+        "expected_trace": bool(trace and trace.get("expected") == "yes"),
+    }
+    if launch is not None:
+        error = launch.int("insn_error")
+        out["launch_failure"] = {"insn": launch.get("insn"), "outcome": launch.get("outcome"),
+                                 "cf": launch.int("cf"), "zf": launch.int("zf"), "instruction_error": error,
+                                 "instruction_error_name": instruction_error_name(error) if error else None}
+    if failure is not None:
+        reason = failure.int("reason", 0) or 0
+        out["entry_failure"] = {"reason": reason, "name": exit_reason_name(reason),
+                                "qualification": failure.int("qualification")}
+    return out
+
+
+def guest_trace_problem(report: ParsedReport) -> str | None:
+    """Why the guest's exit trace is not the expected one (None when it is)."""
+    info = guest(report)
+    if info is None:
+        return "no guest trace"
+    reasons = tuple(e["reason"] for e in info["exits"])
+    if reasons != GUEST_EXPECTED_EXITS:
+        return f"exit trace {reasons}, expected {GUEST_EXPECTED_EXITS}"
+    if info["vmcall_value"] != GUEST_VMCALL_VALUE:
+        return f"VMCALL value {info['vmcall_value']!r}, expected {GUEST_VMCALL_VALUE:#x}"
+    return None

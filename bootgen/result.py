@@ -29,6 +29,10 @@ def _consistency_problem(parsed: ParsedReport, verdict: Verdict) -> str | None:
             record = parsed.first("vmx", insn=insn)
             if record is None or record.get("outcome") != "success" or record.int("cf") or record.int("zf"):
                 return f"verdict vmx-ready without a successful {insn} record"
+        config = parsed.first("config")
+        if config is not None and config.get("mode") != "vmxon":
+            if problem := decode.guest_trace_problem(parsed):
+                return f"verdict vmx-ready but {problem}"
     if verdict is Verdict.NO_VMX:
         identity = decode.cpu_identity(parsed)
         if identity.vmx:
@@ -111,6 +115,7 @@ def to_json(result: Result, extra: dict | None = None) -> dict:
         "vmx_basic": basic.as_dict() if basic else None,
         "vmxon": decode.vmx_instruction(parsed, "vmxon"),
         "vmxoff": decode.vmx_instruction(parsed, "vmxoff"),
+        "guest": decode.guest(parsed),
         "checks": [{"name": r.get("name"), "result": r.get("result"),
                     **{k: v for k, v in r.fields.items() if k not in ("name", "result")},
                     **({"text": r.text} if r.text else {})} for r in parsed.of_type("check")],
@@ -164,6 +169,17 @@ def to_text(result: Result, color: bool = False) -> str:
                 elif info["instruction_error"] is not None:
                     extra = f", VM-instruction error {info['instruction_error']}"
                 lines.append(f"{insn.upper()}: {info['outcome']} (CF={info['cf']} ZF={info['zf']}{extra})")
+        if (guest := decode.guest(parsed)) is not None:
+            trace = ", ".join(f"{e['name']} at {e['rip']:#x}" for e in guest["exits"] if e["rip"] is not None)
+            lines.append(f"guest:   exits {trace or 'none'}"
+                         + (f"; VMCALL value {guest['vmcall_value']:#x}" if guest["vmcall_value"] is not None else ""))
+            if launch := guest.get("launch_failure"):
+                lines.append(f"         {launch['insn']} {launch['outcome']}"
+                             + (f": error {launch['instruction_error']} ({launch['instruction_error_name']})"
+                                if launch["instruction_error"] else ""))
+            if failure := guest.get("entry_failure"):
+                lines.append(f"         VM entry failed: reason {failure['reason']} ({failure['name']}), "
+                             f"qualification {failure['qualification']:#x}")
         for check in parsed.of_type("check"):
             if check.get("result") in ("fail", "adjust"):
                 lines.append(f"check {check.get('name')}: {check.get('result')}"

@@ -17,7 +17,8 @@ from pathlib import Path
 from .errors import BuildError, ToolMissing
 
 CFLAGS = (
-    "-m32", "-march=i686", "-std=gnu11", "-ffreestanding", "-fno-builtin", "-nostdlib",
+    "-m32", "-march=i586",  # no CMOV: the report must work on any x86, VMX or not
+    "-std=gnu11", "-ffreestanding", "-fno-builtin", "-nostdlib",
     "-fno-pic", "-fno-pie", "-fno-stack-protector", "-fno-asynchronous-unwind-tables",
     "-fno-unwind-tables", "-mno-sse", "-mno-mmx", "-mno-80387", "-mgeneral-regs-only",
     "-Os", "-Wall", "-Wextra", "-Werror",
@@ -89,10 +90,14 @@ def compile_objects(toolchain: Toolchain, inputs: LinkInputs) -> list[Path]:
     (inputs.build_dir / "obj").mkdir(parents=True, exist_ok=True)
     include = inputs.stage / "include"
     prefix_map = f"-ffile-prefix-map={inputs.source_root}=."
+    # Objects built with other flags or another compiler are all stale.
+    stamp = inputs.build_dir / "obj" / "flags"
+    flags = " ".join([toolchain.cc, *CFLAGS, prefix_map])
+    rebuild_all = not stamp.exists() or stamp.read_text() != flags
     jobs = []
     for source in inputs.sources():
         obj = inputs.object_for(source)
-        if _stale(obj, source):
+        if rebuild_all or _stale(obj, source):
             cmd = [toolchain.cc, *CFLAGS, prefix_map, f"-I{include}", "-MMD", "-MF", str(obj.with_suffix(".d")),
                    "-c", str(source), "-o", str(obj)]
             jobs.append((cmd, f"compiling {source.name}"))
@@ -100,6 +105,8 @@ def compile_objects(toolchain: Toolchain, inputs: LinkInputs) -> list[Path]:
         with ThreadPoolExecutor(max_workers=os.cpu_count() or 2) as pool:
             for future in [pool.submit(_run, cmd, what) for cmd, what in jobs]:
                 future.result()
+    if rebuild_all:
+        stamp.write_text(flags)
     return [inputs.object_for(s) for s in inputs.sources()]
 
 

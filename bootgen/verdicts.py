@@ -11,6 +11,7 @@ class Verdict(str, enum.Enum):
     VMX_DISABLED_BY_FIRMWARE = "vmx-disabled-by-firmware"  # IA32_FEATURE_CONTROL locked, VMX off
     VMX_IN_USE = "vmx-in-use"                    # CR4.VMXE already set
     VMXON_FAILED = "vmxon-failed"                # VMfailInvalid / VMfailValid / #UD / #GP
+    VMENTRY_FAILED = "vmentry-failed"            # VMCS set-up, VMLAUNCH/VMRESUME or the VM entry failed
     FAULT = "fault"                              # unexpected exception in the stub
     NO_VERDICT = "no-verdict"                    # host side: hang, triple fault, crash, truncated report
 
@@ -20,11 +21,12 @@ class Verdict(str, enum.Enum):
 
 
 _SUMMARIES = {
-    Verdict.VMX_READY: "VT-x works: VMXON and VMXOFF succeeded",
+    Verdict.VMX_READY: "VT-x works: VMXON, a guest's VMLAUNCH and VMXOFF succeeded",
     Verdict.NO_VMX: "this CPU does not offer VT-x",
     Verdict.VMX_DISABLED_BY_FIRMWARE: "VT-x is disabled by the firmware (IA32_FEATURE_CONTROL locked)",
     Verdict.VMX_IN_USE: "VT-x is already in use by other software (CR4.VMXE was set)",
     Verdict.VMXON_FAILED: "VMXON failed",
+    Verdict.VMENTRY_FAILED: "VMXON worked, but launching a guest failed",
     Verdict.FAULT: "the stub hit an unexpected exception",
     Verdict.NO_VERDICT: "no verdict: the stub's report did not arrive whole",
 }

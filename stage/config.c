@@ -4,6 +4,7 @@
  * then the multiboot command line, whose options win. Options:
  *   serial=PORT|off   UART I/O port (default 0x3f8, COM1)
  *   screen=on|off     mirror the report on the VGA text screen
+ *   mode=full|vmxon   full: VMXON, a VMCS and a guest (default); vmxon: VMXON/VMXOFF only
  *   inject=NAME       test-only fault injection (see inject.c)
  * The first word of a multiboot command line is the image path; words
  * without '=' are ignored. Unknown options are reported, never fatal.
@@ -67,6 +68,11 @@ static void apply_option(struct stub_config *cfg, const char *w, size_t len)
 	} else if (word_eq(w, eq, "screen")) {
 		if (word_eq(val, vlen, "on") || word_eq(val, vlen, "off"))
 			cfg->screen = word_eq(val, vlen, "on");
+		else
+			remember_unknown(w, len);
+	} else if (word_eq(w, eq, "mode")) {
+		if (word_eq(val, vlen, "full") || word_eq(val, vlen, "vmxon"))
+			cfg->vmxon_only = word_eq(val, vlen, "vmxon");
 		else
 			remember_unknown(w, len);
 	} else if (word_eq(w, eq, "inject")) {

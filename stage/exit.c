@@ -4,6 +4,7 @@
  * Bochs stops when "Shutdown" is written to port 0x8900. On a real machine
  * neither port does anything and the CPU halts with the report on screen.
  */
+#include "console.h"
 #include "report.h"
 #include "stub.h"
 #include "x86.h"
@@ -15,6 +16,7 @@
 NORETURN void stub_exit(void)
 {
 	report_end();
+	serial_drain();
 	outl(QEMU_DEBUG_EXIT_PORT, QEMU_DEBUG_EXIT_VALUE);
 	for (const char *s = "Shutdown"; *s; s++)
 		outb(BOCHS_SHUTDOWN_PORT, (u8)*s);

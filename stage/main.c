@@ -56,6 +56,7 @@ static void rec_boot(u32 magic, const struct multiboot_info *mbi, const struct s
 	rec_hex32("serial", cfg->serial_port);
 	rec_str("screen", cfg->screen ? "on" : "off");
 	rec_str("inject", cfg->inject_name);
+	rec_str("mode", cfg->vmxon_only ? "vmxon" : "full");
 	rec_finish();
 	config_report_unknown();
 }
@@ -92,8 +93,12 @@ void stub_main(u32 magic, const struct multiboot_info *mbi)
 		rec_start("check");
 		rec_str("name", "paging");
 		rec_str("result", "fail");
-		rec_dec("vector", (u32)paging_fault);
-		rec_text("enabling paging raised an exception; continuing without it");
+		if (paging_fault == PAGING_NO_PAE) {
+			rec_text("the CPU has no PAE; continuing without paging");
+		} else {
+			rec_dec("vector", (u32)paging_fault);
+			rec_text("enabling paging raised an exception; continuing without it");
+		}
 		rec_finish();
 	}
 	rec_start("cr");
@@ -113,6 +118,6 @@ void stub_main(u32 magic, const struct multiboot_info *mbi)
 		step_ok();
 	}
 
-	vmx_probe_run(loader_cr4);
+	vmx_probe_run(loader_cr4, cfg.vmxon_only);
 	stub_exit();
 }

@@ -21,6 +21,8 @@ static u64 pdpt[4] __attribute__((aligned(32))); /* CR3 bits 31:5 (SDM Vol. 3A, 
 
 int paging_enable(void)
 {
+	if (!(cpuid(1, 0).edx & BIT(6)))
+		return PAGING_NO_PAE; /* CPUID.1:EDX.PAE: pre-P6 CPUs (none of which has VMX) */
 	for (u32 dir = 0; dir < 4; dir++) {
 		for (u32 i = 0; i < 512; i++)
 			page_directory[dir][i] = ((u64)(dir * 512 + i) * PAGE_2M) | PTE_PRESENT | PTE_WRITABLE | PDE_PAGE_SIZE;

@@ -71,7 +71,13 @@ static u32 prepare_vmxon_region(const struct vmx_facts *facts)
 	return (u32)vmxon_region;
 }
 
-void vmx_probe_run(u32 loader_cr4)
+static const char *const guest_failure_text[] = {
+	[GUEST_ENTRY_FAILED] = "VMLAUNCH/VMRESUME failed or the VM entry failed",
+	[GUEST_SETUP_FAILED] = "the VMCS could not be set up (VMCLEAR, VMPTRLD or VMWRITE failed)",
+	[GUEST_BAD_TRACE] = "the guest ran, but its VM exits were not CPUID, I/O, VMCALL, HLT",
+};
+
+void vmx_probe_run(u32 loader_cr4, int vmxon_only)
 {
 	struct vmx_facts facts = { .loader_cr4 = loader_cr4 };
 
@@ -121,6 +127,10 @@ void vmx_probe_run(u32 loader_cr4)
 	}
 	step_ok();
 
+	enum guest_result guest = GUEST_OK;
+	if (!vmxon_only)
+		guest = vmx_guest_run((u32)facts.vmx_basic & 0x7fffffffu, facts.vmx_basic);
+
 	step_begin("vmxoff");
 	struct vmx_outcome off = vmxoff_safe();
 	rec_outcome("vmxoff", &off);
@@ -132,9 +142,19 @@ void vmx_probe_run(u32 loader_cr4)
 	}
 	step_ok();
 
+	if (guest != GUEST_OK) {
+		rec_start("verdict");
+		rec_str("name", VERDICT_VMENTRY_FAILED);
+		guest_verdict_detail();
+		rec_text(guest_failure_text[guest]);
+		rec_finish();
+		return;
+	}
 	rec_start("verdict");
 	rec_str("name", VERDICT_VMX_READY);
 	rec_hex32("revision", (u32)facts.vmx_basic & 0x7fffffffu);
-	rec_text("VMXON and VMXOFF succeeded");
+	rec_str("mode", vmxon_only ? "vmxon" : "full");
+	rec_text(vmxon_only ? "VMXON and VMXOFF succeeded"
+			    : "VMXON, VMLAUNCH of a guest (CPUID, I/O, VMCALL, HLT exits) and VMXOFF succeeded");
 	rec_finish();
 }

@@ -13,6 +13,7 @@
 #define UART_MCR 4
 #define UART_LSR 5
 #define LSR_THR_EMPTY 0x20
+#define LSR_TRANSMITTER_EMPTY 0x40
 #define LCR_DLAB 0x80
 #define LCR_8N1 0x03
 
@@ -40,4 +41,14 @@ void serial_putc(char c)
 		if (inb(serial_port + UART_LSR) & LSR_THR_EMPTY)
 			break;
 	outb(serial_port + UART_DATA, (u8)c);
+}
+
+/* Wait until the last byte has left the shift register (Bochs writes a byte out only then). */
+void serial_drain(void)
+{
+	if (!serial_port)
+		return;
+	for (u32 spins = 0; spins < 1000000; spins++)
+		if (inb(serial_port + UART_LSR) & LSR_TRANSMITTER_EMPTY)
+			return;
 }

@@ -38,27 +38,32 @@ static void finish(struct vmx_outcome *o, u32 eflags)
 	}
 }
 
-struct vmx_outcome vmxon_safe(u64 region_pa)
-{
-	struct vmx_outcome o;
-	u64 operand = region_pa;
-	u32 eflags;
-	fault_catch_reset();
-	__asm__ volatile("movl $1f, %[resume]\n\t"
-			 "pushfl\n\t"
-			 "orl %[preset], (%%esp)\n\t"
-			 "popfl\n\t"
-			 "vmxon %[operand]\n"
-			 "1:\n\t"
-			 "pushfl\n\t"
-			 "popl %[eflags]\n\t"
-			 "movl $0, %[resume]"
-			 : [eflags] "=r"(eflags), [resume] "=m"(fault_catch.resume_eip)
-			 : [operand] "m"(operand), [preset] "i"(PRESET_FLAGS)
-			 : "cc", "memory");
-	finish(&o, eflags);
-	return o;
-}
+/* VMXON, VMCLEAR and VMPTRLD take a 64-bit physical address in memory. */
+#define VMX_MEM_INSN_SAFE(name, mnemonic)                                                     \
+	struct vmx_outcome name(u64 region_pa)                                                \
+	{                                                                                     \
+		struct vmx_outcome o;                                                         \
+		u64 operand = region_pa;                                                      \
+		u32 eflags;                                                                   \
+		fault_catch_reset();                                                          \
+		__asm__ volatile("movl $1f, %[resume]\n\t"                                    \
+				 "pushfl\n\t"                                                  \
+				 "orl %[preset], (%%esp)\n\t"                                  \
+				 "popfl\n\t" mnemonic " %[operand]\n"                          \
+				 "1:\n\t"                                                      \
+				 "pushfl\n\t"                                                  \
+				 "popl %[eflags]\n\t"                                          \
+				 "movl $0, %[resume]"                                           \
+				 : [eflags] "=r"(eflags), [resume] "=m"(fault_catch.resume_eip) \
+				 : [operand] "m"(operand), [preset] "i"(PRESET_FLAGS)           \
+				 : "cc", "memory");                                             \
+		finish(&o, eflags);                                                           \
+		return o;                                                                     \
+	}
+
+VMX_MEM_INSN_SAFE(vmxon_safe, "vmxon")
+VMX_MEM_INSN_SAFE(vmclear_safe, "vmclear")
+VMX_MEM_INSN_SAFE(vmptrld_safe, "vmptrld")
 
 struct vmx_outcome vmxoff_safe(void)
 {
@@ -107,4 +112,25 @@ int vmread_safe(u32 field, u32 *value)
 		return 1;
 	*value = v;
 	return 0;
+}
+
+int vmwrite_safe(u32 field, u32 value)
+{
+	u32 eflags;
+	fault_catch_reset();
+	__asm__ volatile("movl $1f, %[resume]\n\t"
+			 "pushfl\n\t"
+			 "orl %[preset], (%%esp)\n\t"
+			 "popfl\n\t"
+			 "vmwrite %[value], %[field]\n"
+			 "1:\n\t"
+			 "pushfl\n\t"
+			 "popl %[eflags]\n\t"
+			 "movl $0, %[resume]"
+			 : [eflags] "=r"(eflags), [resume] "=m"(fault_catch.resume_eip)
+			 : [field] "r"(field), [value] "r"(value), [preset] "i"(PRESET_FLAGS)
+			 : "cc", "memory");
+	if (fault_catch.vector >= 0)
+		return fault_catch.vector + 2;
+	return (eflags & PRESET_FLAGS) ? 1 : 0;
 }

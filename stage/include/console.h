@@ -6,6 +6,7 @@
 
 void serial_init(u16 port);
 void serial_putc(char c);
+void serial_drain(void);
 void screen_init(u32 text_buffer); /* 0 disables the screen mirror */
 void screen_putc(char c);
 void console_putc(char c);          /* both, "\n" becomes "\r\n" on serial */

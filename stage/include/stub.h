@@ -45,12 +45,14 @@ struct stub_config {
 	int screen;           /* mirror to the VGA text screen */
 	enum inject inject;
 	const char *inject_name;
+	int vmxon_only;       /* mode=vmxon: stop after VMXON/VMXOFF (part 1 only) */
 };
 
 void config_parse(struct stub_config *cfg, const char *cmdline, const char *source);
 extern char embedded_cmdline[]; /* .bootgen.cmdline, patched by the host */
 
-int paging_enable(void); /* the exception vector, or -1 when paging is on */
+int paging_enable(void); /* the exception vector, PAGING_NO_PAE, or -1 when paging is on */
+#define PAGING_NO_PAE 256
 #define UNMAPPED_PROBE_ADDRESS 0xfffff000u /* inside the one 2 MiB page left unmapped */
 
 /* Verdict names are part of the protocol: the host relies on them. */
@@ -60,9 +62,10 @@ int paging_enable(void); /* the exception vector, or -1 when paging is on */
 #define VERDICT_IN_USE "vmx-in-use"
 #define VERDICT_VMXON_FAILED "vmxon-failed"
 #define VERDICT_FAULT "fault"
+#define VERDICT_VMENTRY_FAILED "vmentry-failed"
 
 /* Runs the checks and VMX operations; returns after writing the verdict record. */
-void vmx_probe_run(u32 loader_cr4);
+void vmx_probe_run(u32 loader_cr4, int vmxon_only);
 
 NORETURN void stub_exit(void);
 void inject_fault(enum inject which);

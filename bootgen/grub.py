@@ -1,0 +1,209 @@
+"""Drive grub-mkimage: GRUB core images with an embedded config that boots the stub.
+
+No ``normal`` module is included: GRUB's kernel runs an embedded config (``-c``)
+line by line with its rescue parser (grub-core/kernel/main.c, grub_load_config),
+which is enough for ``serial``, ``terminal_*``, ``multiboot`` and ``boot``. There
+is therefore no menu and no timeout.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import re
+import shutil
+import subprocess
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from bootgen.errors import BuildError, ToolMissing, UsageError
+
+MKIMAGE = "grub-mkimage"
+DEBIAN_MODULE_ROOT = "/usr/lib/grub/<platform>"   # grub-mkimage's default on Debian
+PREFIX = "/boot/grub"                             # never read: no module is loaded at run time
+
+# Modules are named explicitly; grub-mkimage adds their dependencies (moddep.lst).
+# biosdisk/iso9660: read the stub from the CD, or from the whole USB disk (hd0).
+_COMMON_MODULES = ("multiboot", "boot", "serial", "terminal")
+
+
+@dataclass(frozen=True)
+class Platform:
+    """One GRUB target: where its modules live and what image to make."""
+
+    name: str               # module directory name, e.g. "i386-pc"
+    image_format: str       # grub-mkimage -O value
+    modules: tuple[str, ...]
+
+
+BIOS = Platform(
+    name="i386-pc",
+    image_format="i386-pc-eltorito",   # cdboot.img + diskboot.img + compressed core
+    modules=("biosdisk", "iso9660", *_COMMON_MODULES),
+)
+# UEFI: GRUB takes its root from the EFI device path of BOOTX64.EFI. Booted through
+# El Torito (a CD, and OVMF even on a disk that carries El Torito) that is the whole
+# medium, "cd0", read with iso9660; booted through the MBR's ESP partition (firmware
+# that ignores El Torito on disks) it is "hd0,msdos1", read with fat. The stub sits
+# at the same path in both file systems. Without efi_gop GRUB says "no suitable
+# video mode found" and the multiboot info carries no framebuffer (flags bit 12).
+EFI = Platform(
+    name="x86_64-efi",
+    image_format="x86_64-efi",
+    modules=("fat", "iso9660", "part_msdos", "efi_gop", *_COMMON_MODULES),
+)
+
+
+@dataclass(frozen=True)
+class Grub:
+    """A located grub-mkimage and its version string."""
+
+    mkimage: Path
+    version: str
+    default_dir_pattern: str   # e.g. "/usr/lib/grub/<platform>"
+
+    def module_dir(self, platform: Platform) -> Path:
+        return Path(self.default_dir_pattern.replace("<platform>", platform.name))
+
+
+def locate() -> Grub:
+    """Find grub-mkimage, or raise ToolMissing."""
+    found = shutil.which(MKIMAGE)
+    if found is None:
+        raise ToolMissing(f"{MKIMAGE} not found; install GRUB's tools "
+                          "(Debian: grub-pc-bin and grub-efi-amd64-bin)")
+    tool = Path(found)
+    version = _run([str(tool), "--version"], "query grub-mkimage version").strip()
+    help_text = _run([str(tool), "--help"], "query grub-mkimage defaults")
+    return Grub(tool, version, _default_dir_pattern(help_text))
+
+
+def _default_dir_pattern(help_text: str) -> str:
+    """The module directory grub-mkimage uses without -d ("[default=/usr/lib/grub/<platform>]")."""
+    match = re.search(r"\[default=([^\]]*<platform>[^\]]*)\]", help_text)
+    return match.group(1) if match else DEBIAN_MODULE_ROOT
+
+
+def check_platform(grub: Grub, platform: Platform) -> Path:
+    """The platform's module directory; ToolMissing if it or a needed module is absent."""
+    directory = grub.module_dir(platform)
+    package = "grub-pc-bin" if platform is BIOS else "grub-efi-amd64-bin"
+    needed = ["kernel.img", "moddep.lst", *(f"{m}.mod" for m in platform.modules)]
+    if platform is BIOS:
+        needed += ["cdboot.img", "diskboot.img", "boot_hybrid.img"]
+    missing = [name for name in needed if not (directory / name).is_file()]
+    if missing:
+        raise ToolMissing(f"GRUB {platform.name} modules missing in {directory} "
+                          f"({', '.join(missing[:3])}); install {package}")
+    return directory
+
+
+def boot_hybrid_mbr(grub: Grub) -> bytes:
+    """GRUB's MBR for hybrid ISOs (the file xorriso's --grub2-mbr installs)."""
+    data = (check_platform(grub, BIOS) / "boot_hybrid.img").read_bytes()
+    if len(data) != 512 or data[510:] != b"\x55\xaa":
+        raise BuildError("boot_hybrid.img is not a 512-byte MBR")
+    return data
+
+
+def quote_word(word: str) -> str:
+    """Quote one argument for GRUB's parser: inside single quotes $ ; { } and spaces are literal."""
+    return "'" + word.replace("'", "'\\''") + "'"
+
+
+def embedded_config(stub_path: str, cmdline: str) -> str:
+    """The config GRUB runs at start-up: serial and screen consoles, then load and boot the stub.
+
+    GRUB 2.06 passes the multiboot arguments after the file name, joined by single
+    spaces, as the command line (without the file name, unlike QEMU's -kernel), and
+    puts a backslash before every quote and backslash in them
+    (grub_create_loader_cmdline); so runs of spaces collapse, and quotes and
+    backslashes are refused rather than silently changed.
+    """
+    check_cmdline(cmdline)
+    args = " ".join(quote_word(word) for word in cmdline.split(" ") if word)
+    multiboot = f"multiboot {stub_path} {args}".rstrip()
+    return "\n".join([
+        "serial --unit=0 --speed=115200",
+        "terminal_input serial console",
+        "terminal_output serial console",
+        multiboot,
+        "boot",
+        "",
+    ])
+
+
+def check_cmdline(cmdline: str) -> None:
+    """UsageError unless cmdline is printable ASCII without quotes or backslashes."""
+    bad = sorted({ch for ch in cmdline if not " " <= ch <= "~" or ch in "'\"\\"})
+    if bad:
+        shown = ", ".join(repr(ch) for ch in bad[:5])
+        raise UsageError(f"the stub command line may hold printable ASCII without quotes "
+                         f"or backslashes; found {shown}")
+
+
+def make_core_image(grub: Grub, platform: Platform, config: str,
+                    cache_dir: Path | None = None) -> bytes:
+    """Run grub-mkimage (its output is reproducible), using cache_dir when given."""
+    directory = check_platform(grub, platform)
+    key = _cache_key(grub, platform, directory, config)
+    cached = cache_dir / f"{platform.image_format}-{key}.img" if cache_dir else None
+    if cached is not None and cached.is_file():
+        return cached.read_bytes()
+    image = _mkimage(grub, platform, directory, config)
+    if cached is not None:
+        _store(cached, image)
+    return image
+
+
+def _mkimage(grub: Grub, platform: Platform, directory: Path, config: str) -> bytes:
+    with tempfile.TemporaryDirectory(prefix="bootgen-grub-") as tmp:
+        cfg = Path(tmp) / "embedded.cfg"
+        out = Path(tmp) / "core.img"
+        cfg.write_text(config)
+        _run([str(grub.mkimage), "-O", platform.image_format, "-d", str(directory),
+              "-p", PREFIX, "-c", str(cfg), "-o", str(out), *platform.modules],
+             f"grub-mkimage -O {platform.image_format}")
+        return out.read_bytes()
+
+
+def _cache_key(grub: Grub, platform: Platform, directory: Path, config: str) -> str:
+    """Hash of everything the image depends on: tool version, inputs, module files."""
+    digest = hashlib.sha256()
+    for part in (grub.version, platform.image_format, PREFIX, " ".join(platform.modules), config):
+        digest.update(part.encode() + b"\0")
+    for name in ("kernel.img", "moddep.lst"):
+        digest.update((directory / name).read_bytes())
+    return digest.hexdigest()[:32]
+
+
+def _store(path: Path, data: bytes) -> None:
+    """Write a cache entry atomically (concurrent builds may share the cache)."""
+    tmp: str | None = None
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+        os.replace(tmp, path)
+        tmp = None
+    except OSError as exc:
+        raise BuildError(f"cannot write GRUB image cache {path.parent}: {exc.strerror or exc}") from exc
+    finally:
+        if tmp is not None:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+
+
+def _run(argv: list[str], what: str) -> str:
+    try:
+        done = subprocess.run(argv, check=True, capture_output=True, text=True)
+    except FileNotFoundError as exc:
+        raise ToolMissing(f"{argv[0]} not found") from exc
+    except subprocess.CalledProcessError as exc:
+        lines = (exc.stderr or exc.stdout or "").strip().splitlines()
+        detail = lines[-1] if lines else f"exit status {exc.returncode}"
+        raise BuildError(f"{what} failed: {detail}") from exc
+    return done.stdout

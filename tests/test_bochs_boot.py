@@ -1,0 +1,111 @@
+"""The real stub on Bochs's emulated VT-x: the success path, the guest's exit trace, every CPU model."""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+
+from bootgen import decode
+from bootgen.iso import IsoConfig, build_iso
+from bootgen.result import evaluate, to_json
+from bootgen.runners.base import Ending
+from bootgen.runners.bochs import BochsConfig, bochs_available, list_cpu_models, run_bochs
+from bootgen.verdicts import Verdict
+
+pytestmark = [pytest.mark.bochs, pytest.mark.grub]
+
+DEFAULT_MODEL = "corei7_sandy_bridge_2600k"
+NO_EPT_MODEL = "core2_penryn_t9600"  # secondary controls without EPT (bit 1) or unrestricted guest (bit 7)
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _bochs_usable():
+    if bochs_available() is None:
+        pytest.skip("Bochs (with SDL2 display plugin and BIOS images) is not installed")
+
+
+@pytest.fixture(scope="module")
+def stub_iso(stub_elf, tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("iso") / "bootgen.iso"
+    return build_iso(IsoConfig(elf=stub_elf, output=out)).path
+
+
+def boot(iso: Path, model: str = DEFAULT_MODEL):
+    outcome = run_bochs(BochsConfig(image=iso, cpu_model=model, timeout_s=120))
+    return outcome, evaluate(outcome.serial, outcome)
+
+
+def test_default_model_is_vmx_ready(stub_iso):
+    outcome, result = boot(stub_iso)
+    assert outcome.ending is Ending.GUEST_EXIT, outcome.detail
+    assert result.verdict is Verdict.VMX_READY, result.reason
+    doc = to_json(result)
+    assert doc["vmxon"]["outcome"] == "success" and doc["vmxoff"]["outcome"] == "success"
+    assert doc["cpu"]["vendor"] == "GenuineIntel" and doc["cpu"]["vmx"] is True
+    # The revision the stub wrote into its regions is the one this model's IA32_VMX_BASIC reports.
+    basic = decode.vmx_basic(result.parsed)
+    assert basic is not None and basic.region_size <= 4096
+    assert result.parsed.first("vmxon-region").int("revision") == basic.revision
+    assert result.parsed.first("vmcs-region").int("revision") == basic.revision
+    # IA32_FEATURE_CONTROL: either firmware enabled and locked it, or the stub did and said so.
+    fc = doc["feature_control"]
+    assert fc["state"] in ("enabled-by-firmware", "enabled-by-stub")
+    if fc["state"] == "enabled-by-stub":
+        assert not fc["loader"]["locked"] and fc["after_write"]["locked"] and fc["after_write"]["vmx_outside_smx"]
+    else:
+        assert fc["loader"]["locked"] and fc["loader"]["vmx_outside_smx"]
+
+
+def test_guest_exit_trace(stub_iso):
+    _, result = boot(stub_iso)
+    guest = to_json(result)["guest"]
+    assert [e["reason"] for e in guest["exits"]] == [10, 30, 18, 12]
+    assert [e["name"] for e in guest["exits"]] == ["CPUID", "I/O instruction", "VMCALL", "HLT"]
+    assert guest["vmcall_value"] == decode.GUEST_VMCALL_VALUE
+    entry = result.parsed.first("guest").int("entry")
+    rips = [e["rip"] for e in guest["exits"]]
+    assert entry < rips[0] < rips[1] < rips[2] < rips[3] < entry + 64  # in order, inside the guest's code
+    assert [e["instruction_length"] for e in guest["exits"]] == [2, 2, 3, 1]  # cpuid, out imm8, vmcall, hlt
+    io = guest["exits"][1]["qualification"]
+    assert io >> 16 == 0x80 and io & 0x8 == 0  # OUT to port 0x80 (SDM table 28-5)
+
+
+def test_vmxon_only_mode(stub_elf, tmp_path):
+    iso = build_iso(IsoConfig(elf=stub_elf, output=tmp_path / "vmxon.iso", cmdline="mode=vmxon")).path
+    _, result = boot(iso)
+    assert result.verdict is Verdict.VMX_READY
+    assert result.parsed.first("config").get("mode") == "vmxon"
+    assert result.parsed.first("vmx", insn="vmlaunch") is None and to_json(result)["guest"] is None
+
+
+def test_model_without_ept_or_unrestricted_guest(stub_iso):
+    if NO_EPT_MODEL not in list_cpu_models():
+        pytest.skip(f"this Bochs has no {NO_EPT_MODEL} model")
+    _, result = boot(stub_iso, NO_EPT_MODEL)
+    assert result.verdict is Verdict.VMX_READY, result.reason
+    secondary = result.parsed.first("controls", name="secondary-processor-based")
+    if secondary is not None:
+        assert secondary.int("allowed1") & ((1 << 1) | (1 << 7)) == 0  # no EPT, no unrestricted guest
+    for controls in result.parsed.of_type("controls"):
+        assert controls.int("refused") == 0, controls
+
+
+def test_every_cpu_model(stub_iso):
+    """Models whose CPUID says VMX give vmx-ready (with the full guest trace); the others no-vmx."""
+    models = list_cpu_models()
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        results = dict(zip(models, pool.map(lambda m: boot(stub_iso, m)[1], models)))
+    failures = []
+    for model, result in results.items():
+        identity = decode.cpu_identity(result.parsed)
+        expected = Verdict.VMX_READY if identity.vmx else Verdict.NO_VMX
+        if result.verdict is not expected or identity.vendor is None:
+            failures.append(f"{model}: {result.verdict.value} ({result.reason}), vendor {identity.vendor}")
+        # bx_generic is Bochs's configurable model: AMD's vendor string, but Intel's VMX. Real AMD models must say no.
+        if identity.vendor == "AuthenticAMD" and model != "bx_generic" and result.verdict is not Verdict.NO_VMX:
+            failures.append(f"{model}: AMD model gave {result.verdict.value}")
+    assert not failures, "\n".join(failures)
+    assert any(r.verdict is Verdict.VMX_READY for r in results.values())
+    assert any(r.verdict is Verdict.NO_VMX for r in results.values())

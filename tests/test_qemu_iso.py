@@ -1,0 +1,55 @@
+"""The real stub's ISO under QEMU: SeaBIOS and OVMF, as a CD and as a raw disk (the USB-stick case)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from bootgen.firmware import ovmf_available
+from bootgen.iso import IsoConfig, build_iso
+from bootgen.result import evaluate
+from bootgen.runners.base import Ending
+from bootgen.runners.qemu import QemuConfig, run_qemu
+from bootgen.verdicts import Verdict
+from conftest import run_cli
+
+pytestmark = [pytest.mark.qemu, pytest.mark.grub]
+
+
+@pytest.fixture(scope="module")
+def stub_iso(stub_elf, tmp_path_factory) -> Path:
+    return build_iso(IsoConfig(elf=stub_elf, output=tmp_path_factory.mktemp("iso") / "bootgen.iso")).path
+
+
+@pytest.mark.parametrize("firmware", ["seabios", "ovmf"])
+@pytest.mark.parametrize("media", ["cd", "disk"])
+def test_iso_boots_to_a_verdict(stub_iso, firmware, media):
+    if firmware == "ovmf" and not ovmf_available():
+        pytest.skip("OVMF is not installed (Debian package ovmf)")
+    outcome = run_qemu(QemuConfig(image=stub_iso, firmware=firmware, media=media,
+                                  memory_mib=256, timeout_s=90))
+    result = evaluate(outcome.serial, outcome)
+    assert outcome.ending is Ending.GUEST_EXIT, outcome.detail
+    assert result.verdict is Verdict.NO_VMX, result.reason  # TCG has no VT-x
+    boot = result.parsed.first("boot")
+    assert boot.get("loader", "").startswith("GRUB")
+    if firmware == "ovmf":
+        # No VGA text mode under UEFI: GRUB hands over a graphics framebuffer and the stub leaves the screen alone.
+        assert boot.int("framebuffer_type") != 2
+
+
+def test_cmdline_baked_into_the_iso(stub_elf, tmp_path):
+    iso = build_iso(IsoConfig(elf=stub_elf, output=tmp_path / "com2.iso", cmdline="serial=0x2f8 inject=ud2")).path
+    outcome = run_qemu(QemuConfig(image=iso, media="cd", serial_port=0x2F8, timeout_s=60))
+    result = evaluate(outcome.serial, outcome)
+    assert result.verdict is Verdict.FAULT and result.parsed.first("exception").int("vector") == 6
+
+
+def test_cli_iso_and_run(tmp_path):
+    iso = tmp_path / "out.iso"
+    proc = run_cli("iso", "-o", str(iso))
+    assert proc.returncode == 0, proc.stderr
+    assert "bytes" in proc.stdout and iso.stat().st_size <= 2 * 1024 * 1024
+    proc = run_cli("run", "--image", str(iso), "--media", "disk", "--expect", "no-vmx")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
