@@ -143,7 +143,8 @@ class VmxBasic:
     def as_dict(self) -> dict:
         out = asdict(self)
         out["value"] = f"0x{self.value:016x}"
-        out["revision"] = f"0x{self.revision:08x}"
+        del out["revision"]
+        out["revision_id"] = self.revision
         out["memory_type_name"] = self.memory_type_name
         return out
 

@@ -18,7 +18,7 @@ from .errors import BuildError, UsageError
 MULTIBOOT_MAGIC = 0x1BADB002
 MULTIBOOT_SEARCH_BYTES = 8192
 CMDLINE_SECTION = ".bootgen.cmdline"
-ALIGNED_SYMBOLS = {"vmxon_region": 4096, "page_directory": 4096}
+ALIGNED_SYMBOLS = {"vmxon_region": 4096, "vmcs_region": 4096, "page_directory": 4096}
 
 
 @dataclass(frozen=True)

@@ -94,13 +94,22 @@ def to_json(result: Result, extra: dict | None = None) -> dict:
     identity = decode.cpu_identity(parsed) if parsed.found_begin else None
     basic = decode.vmx_basic(parsed)
     exception = parsed.first("exception")
+    detail = result.detail
     doc: dict = {
         "schema": JSON_SCHEMA,
         "schema_version": JSON_SCHEMA_VERSION,
         "verdict": result.verdict.value,
         "summary": result.verdict.summary,
         "reason": result.reason,
-        "detail": result.detail,
+        "backend": result.outcome.backend if result.outcome else None,
+        "protocol": parsed.protocol,
+        # The failure detail under stable keys (absent keys: null).
+        "vector": detail.get("vector"),
+        "cf": detail.get("cf"),
+        "zf": detail.get("zf"),
+        "instruction_error": detail.get("insn_error"),
+        "entry_failure_reason": detail.get("entry_failure_reason"),
+        "detail": detail,
         "report": {
             "found": parsed.found_begin,
             "complete": parsed.complete,
@@ -113,6 +122,10 @@ def to_json(result: Result, extra: dict | None = None) -> dict:
         "cpu": identity.as_dict() if identity else None,
         "feature_control": decode.feature_control(parsed),
         "vmx_basic": basic.as_dict() if basic else None,
+        "cr0": _cr(parsed, "loader", "cr0"),
+        "cr4": _cr(parsed, "loader", "cr4"),
+        "control_registers": {r.get("phase"): {k: v for k, v in r.fields.items() if k != "phase"}
+                              for r in parsed.of_type("cr")},
         "vmxon": decode.vmx_instruction(parsed, "vmxon"),
         "vmxoff": decode.vmx_instruction(parsed, "vmxoff"),
         "guest": decode.guest(parsed),
@@ -132,6 +145,11 @@ def to_json(result: Result, extra: dict | None = None) -> dict:
     if extra:
         doc.setdefault("run", {}).update(extra)
     return doc
+
+
+def _cr(parsed: ParsedReport, phase: str, name: str) -> str | None:
+    record = parsed.first("cr", phase=phase)
+    return record.get(name) if record else None
 
 
 def to_text(result: Result, color: bool = False) -> str:

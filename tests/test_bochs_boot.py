@@ -44,6 +44,7 @@ def test_default_model_is_vmx_ready(stub_iso):
     doc = to_json(result)
     assert doc["vmxon"]["outcome"] == "success" and doc["vmxoff"]["outcome"] == "success"
     assert doc["cpu"]["vendor"] == "GenuineIntel" and doc["cpu"]["vmx"] is True
+    assert doc["vmx_basic"]["revision_id"] == decode.vmx_basic(result.parsed).revision
     # The revision the stub wrote into its regions is the one this model's IA32_VMX_BASIC reports.
     basic = decode.vmx_basic(result.parsed)
     assert basic is not None and basic.region_size <= 4096

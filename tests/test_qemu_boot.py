@@ -40,6 +40,22 @@ def test_tcg_has_no_vmx(stub_elf):
     assert paging.int("cr0") & 0x80000020 == 0x80000020  # PG and NE
 
 
+@pytest.mark.parametrize("cpu", ["qemu64", "max", "Nehalem"])
+def test_cpu_models_behave_the_same(stub_elf, cpu):
+    from bootgen.api import QemuConfig as ApiConfig, boot_qemu
+    result = boot_qemu(ApiConfig(image=stub_elf, cpu=cpu))
+    assert result.verdict is Verdict.NO_VMX, result.reason
+    assert result.parsed.first("check", name="cpu-vendor").get("vendor") in ("GenuineIntel", "AuthenticAMD")
+
+
+def test_ud2_json_carries_the_vector(stub_elf):
+    proc = run_cli("run", "--image", str(stub_elf), "--append", "inject=ud2", "--json")
+    assert proc.returncode == 1
+    doc = json.loads(proc.stdout)
+    assert doc["verdict"] == "fault" and doc["vector"] == 6 and doc["exception"]["vector"] == 6
+    assert doc["backend"] == "qemu" and doc["protocol"] == 1 and doc["run"]["ending"] == "guest-exit"
+
+
 def test_serial_port_from_command_line(stub_elf):
     outcome, result = boot(stub_elf, append="serial=0x2f8", serial_port=0x2F8)
     assert result.verdict is Verdict.NO_VMX

@@ -114,8 +114,10 @@ def run_qemu(config: QemuConfig) -> RunOutcome:
 async def _next_stop_or_shutdown(listener) -> str:
     """'stopped' for a STOP event, else the SHUTDOWN event's reason (QMP reference: SHUTDOWN, STOP)."""
     event = await listener.get()
-    if event["event"] == "STOP":
+    if event["event"] in ("STOP", "GUEST_PANICKED"):
         return "stopped"
+    if event["event"] == "RESET":
+        return "guest-reset"
     return str(event.get("data", {}).get("reason", "unknown"))
 
 
@@ -154,7 +156,7 @@ async def _run(config: QemuConfig) -> RunOutcome:
     stderr_path = workdir / "qemu.stderr"
     serial_server = await asyncio.start_unix_server(on_serial, path=str(serial_socket))
     qmp = QMPClient("bootgen")
-    listener = EventListener(("SHUTDOWN", "STOP"))
+    listener = EventListener(("SHUTDOWN", "RESET", "STOP", "GUEST_PANICKED"))
     qmp.register_listener(listener)
     proc: asyncio.subprocess.Process | None = None
     ending, detail, status = Ending.EMULATOR_CRASH, "", None
