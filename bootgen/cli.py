@@ -184,9 +184,15 @@ def cmd_run(args: argparse.Namespace) -> int:
         outcome, extra = _run_qemu(args)
     else:
         outcome, extra = _run_bochs(args)
+    result = evaluate(outcome.serial, outcome)
+    status = _emit(result, args, extra)
     if args.keep_log is not None:
         write_atomically(args.keep_log, outcome.serial)
-    return _emit(evaluate(outcome.serial, outcome), args, extra)
+        if status != ExitStatus.OK and outcome.emulator_log:
+            # On failure, the emulator's own log goes beside the serial log.
+            beside = args.keep_log.with_name(f"{args.keep_log.name}.{outcome.backend}.log")
+            write_atomically(beside, outcome.emulator_log.encode())
+    return status
 
 
 def _run_qemu(args: argparse.Namespace):
