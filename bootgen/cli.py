@@ -184,15 +184,15 @@ def cmd_run(args: argparse.Namespace) -> int:
         outcome, extra = _run_qemu(args)
     else:
         outcome, extra = _run_bochs(args)
+    from .verdicts import exit_status
     result = evaluate(outcome.serial, outcome)
-    status = _emit(result, args, extra)
-    if args.keep_log is not None:
+    if args.keep_log is not None:  # saved before printing: a closed stdout must not lose the log
         write_atomically(args.keep_log, outcome.serial)
-        if status != ExitStatus.OK and outcome.emulator_log:
+        if exit_status(result.verdict, args.expect) != ExitStatus.OK and outcome.emulator_log:
             # On failure, the emulator's own log goes beside the serial log.
             beside = args.keep_log.with_name(f"{args.keep_log.name}.{outcome.backend}.log")
             write_atomically(beside, outcome.emulator_log.encode())
-    return status
+    return _emit(result, args, extra)
 
 
 def _run_qemu(args: argparse.Namespace):

@@ -123,6 +123,56 @@ enum check_result check_cpuid_vmx(void)
 	return CHECK_PASS;
 }
 
+static void dump_msr(u32 index, u64 *value)
+{
+	int vector = rdmsr_safe(index, value);
+	if (vector >= 0) {
+		*value = 0;
+		rec_start("msr");
+		rec_hex32("index", index);
+		rec_dec("fault", (u32)vector);
+		rec_str("phase", "capability");
+		rec_finish();
+		return;
+	}
+	rec_msr(index, *value, "capability");
+}
+
+/*
+ * Every VMX capability MSR that exists on this CPU, and only those (reading
+ * an absent one is #GP). Which exist follows SDM Vol. 3D, appendix A: the
+ * TRUE_* controls when IA32_VMX_BASIC[55] (A.2); PROCBASED_CTLS2 when the
+ * primary controls allow bit 31 (A.3.3); EPT_VPID_CAP when the secondary
+ * controls allow EPT (bit 1) or VPID (bit 5) (A.10); VMFUNC when they allow
+ * bit 13 (A.11); PROCBASED_CTLS3 when the primary controls allow bit 17 (A.3.4).
+ * The host decodes them all.
+ */
+void dump_vmx_capabilities(void)
+{
+	u64 basic, v, primary, secondary = 0;
+	dump_msr(IA32_VMX_BASIC, &basic);
+	dump_msr(IA32_VMX_PINBASED_CTLS, &v);
+	dump_msr(IA32_VMX_PROCBASED_CTLS, &primary);
+	dump_msr(IA32_VMX_EXIT_CTLS, &v);
+	dump_msr(IA32_VMX_ENTRY_CTLS, &v);
+	dump_msr(IA32_VMX_MISC, &v);
+	dump_msr(IA32_VMX_VMCS_ENUM, &v);
+	if (basic & VMX_BASIC_TRUE_CTLS) {
+		for (u32 index = IA32_VMX_TRUE_PINBASED_CTLS; index <= IA32_VMX_TRUE_ENTRY_CTLS; index++)
+			dump_msr(index, &v);
+	}
+	u32 primary_allowed1 = (u32)(primary >> 32);
+	if (primary_allowed1 & BIT(31))
+		dump_msr(IA32_VMX_PROCBASED_CTLS2, &secondary);
+	u32 secondary_allowed1 = (u32)(secondary >> 32);
+	if (secondary_allowed1 & (BIT(1) | BIT(5)))
+		dump_msr(IA32_VMX_EPT_VPID_CAP, &v);
+	if (secondary_allowed1 & BIT(13))
+		dump_msr(IA32_VMX_VMFUNC, &v);
+	if (primary_allowed1 & BIT(17))
+		dump_msr(IA32_VMX_PROCBASED_CTLS3, &v);
+}
+
 /*
  * IA32_FEATURE_CONTROL (SDM Vol. 3C, 24.7): VMXON outside SMX needs bit 2
  * set and the lock bit (bit 0) set; once locked, the MSR cannot change

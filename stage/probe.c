@@ -90,6 +90,10 @@ void vmx_probe_run(u32 loader_cr4, int vmxon_only)
 		{ step_fail(); return; }
 	step_ok();
 
+	step_begin("vmx-capabilities");
+	dump_vmx_capabilities();
+	step_ok();
+
 	step_begin("feature-control");
 	if (check_feature_control() == CHECK_STOP)
 		{ step_fail(); return; }

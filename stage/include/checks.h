@@ -22,6 +22,7 @@ struct vmx_facts {
 
 enum check_result check_cpu_identity(void);
 enum check_result check_cpuid_vmx(void);
+void dump_vmx_capabilities(void);
 enum check_result check_feature_control(void);
 enum check_result check_vmxe_not_taken(struct vmx_facts *facts);
 enum check_result check_vmx_basic(struct vmx_facts *facts);
