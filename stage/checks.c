@@ -185,6 +185,9 @@ enum check_result check_feature_control(void)
 	if (!read_msr_or_verdict(IA32_FEATURE_CONTROL, &value, "loader"))
 		return CHECK_STOP;
 
+	if ((value & FEATURE_CONTROL_LOCK) && injecting(INJECT_LOCK_DISABLED))
+		inject_not_applicable("IA32_FEATURE_CONTROL is already locked: it cannot be locked disabled");
+
 	if (value & FEATURE_CONTROL_LOCK) {
 		if (value & FEATURE_CONTROL_VMX_OUTSIDE_SMX) {
 			rec_start("check");
@@ -207,6 +210,8 @@ enum check_result check_feature_control(void)
 	}
 
 	u64 wanted = value | FEATURE_CONTROL_VMX_OUTSIDE_SMX | FEATURE_CONTROL_LOCK;
+	if (injecting(INJECT_LOCK_DISABLED)) /* lock it the way a firmware that disables VT-x does */
+		wanted = (value | FEATURE_CONTROL_LOCK) & ~(FEATURE_CONTROL_VMX_OUTSIDE_SMX | FEATURE_CONTROL_VMX_INSIDE_SMX);
 	int vector = wrmsr_safe(IA32_FEATURE_CONTROL, wanted);
 	rec_start("msr-write");
 	rec_hex32("index", IA32_FEATURE_CONTROL);

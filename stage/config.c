@@ -22,16 +22,6 @@ static struct {
 } unknown[MAX_UNKNOWN];
 static int unknown_count;
 
-static const struct {
-	const char *name;
-	enum inject value;
-} injections[] = {
-	{ "none", INJECT_NONE },
-	{ "ud2", INJECT_UD2 },
-	{ "page-fault", INJECT_PAGE_FAULT },
-	{ "hang", INJECT_HANG },
-	{ "triple-fault", INJECT_TRIPLE_FAULT },
-};
 
 static int word_eq(const char *w, size_t len, const char *lit)
 {
@@ -76,14 +66,14 @@ static void apply_option(struct stub_config *cfg, const char *w, size_t len)
 		else
 			remember_unknown(w, len);
 	} else if (word_eq(w, eq, "inject")) {
-		for (u32 i = 0; i < sizeof(injections) / sizeof(injections[0]); i++) {
-			if (word_eq(val, vlen, injections[i].name)) {
-				cfg->inject = injections[i].value;
-				cfg->inject_name = injections[i].name;
-				return;
-			}
+		const char *name;
+		enum inject which = inject_lookup(val, vlen, &name);
+		if (name) {
+			cfg->inject = which;
+			cfg->inject_name = name;
+		} else {
+			remember_unknown(w, len);
 		}
-		remember_unknown(w, len);
 	} else {
 		remember_unknown(w, len);
 	}

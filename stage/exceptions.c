@@ -103,3 +103,16 @@ int write_cr0_safe(u32 value)
 			 : "memory");
 	return fault_catch.vector;
 }
+
+int write_cr4_safe(u32 value)
+{
+	fault_catch_reset();
+	__asm__ volatile("movl $1f, %[resume]\n\t"
+			 "mov %[value], %%cr4\n"
+			 "1:\n\t"
+			 "movl $0, %[resume]"
+			 : [resume] "=m"(fault_catch.resume_eip)
+			 : [value] "r"(value)
+			 : "memory");
+	return fault_catch.vector;
+}

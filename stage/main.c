@@ -112,9 +112,11 @@ void stub_main(u32 magic, const struct multiboot_info *mbi)
 	else
 		step_ok();
 
-	if (cfg.inject != INJECT_NONE) {
+	inject_select(cfg.inject);
+	if (cfg.inject == INJECT_UD2 || cfg.inject == INJECT_PAGE_FAULT || cfg.inject == INJECT_HANG ||
+	    cfg.inject == INJECT_TRIPLE_FAULT) {
 		step_begin("inject");
-		inject_fault(cfg.inject);
+		inject_early_fault(cfg.inject);
 		step_ok();
 	}
 

@@ -6,6 +6,7 @@
  * VMXOFF and clear CR4.VMXE.
  */
 #include "checks.h"
+#include "fault.h"
 #include "report.h"
 #include "stub.h"
 #include "vmx.h"
@@ -62,6 +63,10 @@ static u32 prepare_vmxon_region(const struct vmx_facts *facts)
 {
 	memset(vmxon_region, 0, sizeof(vmxon_region));
 	u32 revision = (u32)facts->vmx_basic & 0x7fffffffu;
+	if (injecting(INJECT_BAD_REVISION))
+		revision = (revision + 1) & 0x7fffffffu;
+	if (injecting(INJECT_REVISION_BIT31))
+		revision |= 0x80000000u;
 	*(volatile u32 *)vmxon_region = revision;
 	rec_start("vmxon-region");
 	rec_hex32("address", (u32)vmxon_region);
@@ -69,6 +74,64 @@ static u32 prepare_vmxon_region(const struct vmx_facts *facts)
 	rec_dec("size", sizeof(vmxon_region));
 	rec_finish();
 	return (u32)vmxon_region;
+}
+
+/* CPUID.80000008H:EAX[7:0], or 36 when the leaf is missing (SDM Vol. 3A, 4.1.4). */
+static u32 physical_address_width(void)
+{
+	if (cpuid(0x80000000u, 0).eax >= 0x80000008u)
+		return cpuid(0x80000008u, 0).eax & 0xff;
+	return 36;
+}
+
+/* The VMXON operand, possibly made invalid on purpose (SDM Vol. 3C, 31.3 VMXON: VMfailInvalid). */
+static u64 vmxon_pointer(u32 region)
+{
+	if (injecting(INJECT_UNALIGNED_VMXON))
+		return region + 0x10;
+	if (injecting(INJECT_VMXON_BEYOND_MAXPHYADDR))
+		return 1ull << physical_address_width();
+	return region;
+}
+
+static int failed(const struct vmx_outcome *o)
+{
+	return o->vector >= 0 || vmx_outcome_cf(o) || vmx_outcome_zf(o);
+}
+
+static void verdict_second_vmxon(const struct vmx_outcome *o)
+{
+	rec_start("verdict");
+	rec_str("name", VERDICT_VMXON_FAILED);
+	rec_str("insn", "vmxon");
+	rec_dec("attempt", 2);
+	rec_str("outcome", vmx_outcome_name(o));
+	rec_dec("cf", (u32)vmx_outcome_cf(o));
+	rec_dec("zf", (u32)vmx_outcome_zf(o));
+	if (o->vector >= 0)
+		rec_dec("vector", (u32)o->vector);
+	if (vmx_outcome_zf(o) && !vmx_outcome_cf(o))
+		rec_dec("insn_error", o->insn_error);
+	rec_text("a second VMXON in VMX operation failed");
+	rec_finish();
+}
+
+/*
+ * inject=lock-disabled: lock IA32_FEATURE_CONTROL with VMX disabled, as a
+ * firmware that disables VT-x does, then try VMXON anyway: #GP (SDM Vol. 3C,
+ * 24.7). Only possible while the MSR is still unlocked.
+ */
+static void vmxon_despite_disabled(struct vmx_facts *facts)
+{
+	if (check_vmx_basic(facts) == CHECK_STOP)
+		return;
+	u32 region = prepare_vmxon_region(facts);
+	write_cr4(read_cr4() | CR4_VMXE);
+	struct vmx_outcome on = vmxon_safe(region);
+	rec_outcome("vmxon", &on);
+	if (!failed(&on))
+		vmxoff_safe();
+	write_cr4(read_cr4() & ~CR4_VMXE);
 }
 
 static const char *const guest_failure_text[] = {
@@ -95,10 +158,21 @@ void vmx_probe_run(u32 loader_cr4, int vmxon_only)
 	step_ok();
 
 	step_begin("feature-control");
-	if (check_feature_control() == CHECK_STOP)
-		{ step_fail(); return; }
+	if (check_feature_control() == CHECK_STOP) {
+		if (injecting(INJECT_LOCK_DISABLED))
+			vmxon_despite_disabled(&facts);
+		step_fail();
+		return;
+	}
 	step_ok();
 
+	if (injecting(INJECT_VMXE_PRESET)) {
+		/* Pretend another VMM left CR4.VMXE set (SDM Vol. 3C, 24.7: VMXE may be set without VMXON). */
+		if (write_cr4_safe(read_cr4() | CR4_VMXE) < 0)
+			facts.loader_cr4 = read_cr4();
+		else
+			inject_not_applicable("CR4.VMXE cannot be set on this CPU");
+	}
 	step_begin("cr4-vmxe-free");
 	if (check_vmxe_not_taken(&facts) == CHECK_STOP)
 		{ step_fail(); return; }
@@ -120,32 +194,54 @@ void vmx_probe_run(u32 loader_cr4, int vmxon_only)
 
 	/* CR4 to its fixed values, which include VMXE (SDM Vol. 3C, 24.7 and 24.8). */
 	step_begin("vmxon");
-	write_cr4(((read_cr4() | CR4_VMXE) | (u32)facts.cr4_fixed0) & (u32)facts.cr4_fixed1);
+	u32 cr4 = ((read_cr4() | CR4_VMXE) | (u32)facts.cr4_fixed0) & (u32)facts.cr4_fixed1;
+	if (injecting(INJECT_VMXE_CLEAR))
+		cr4 &= ~CR4_VMXE; /* VMXON with CR4.VMXE = 0: #UD */
+	write_cr4(cr4);
+	u32 cr0 = read_cr0();
+	if (injecting(INJECT_CR0_NE_CLEAR))
+		write_cr0(cr0 & ~CR0_NE); /* CR0 violating IA32_VMX_CR0_FIXED0: #GP */
 	rec_cr("before-vmxon");
-	struct vmx_outcome on = vmxon_safe(region);
+	struct vmx_outcome on = vmxon_safe(vmxon_pointer(region));
+	write_cr0(cr0);
 	rec_outcome("vmxon", &on);
-	if (on.vector >= 0 || vmx_outcome_cf(&on) || vmx_outcome_zf(&on)) {
+	if (failed(&on)) {
 		write_cr4(read_cr4() & ~CR4_VMXE);
 		verdict_vmx_failure("vmxon", &on);
 		{ step_fail(); return; }
 	}
 	step_ok();
 
+	struct vmx_outcome second = { .vector = -1 };
+	int second_vmxon = 0;
+	if (injecting(INJECT_DOUBLE_VMXON)) {
+		/* In VMX root operation with no current VMCS: VMfailInvalid (SDM Vol. 3C, 31.3 VMXON). */
+		second = vmxon_safe(region);
+		rec_outcome("vmxon", &second);
+		second_vmxon = 1;
+	}
+
 	enum guest_result guest = GUEST_OK;
-	if (!vmxon_only)
-		guest = vmx_guest_run((u32)facts.vmx_basic & 0x7fffffffu, facts.vmx_basic);
+	if (!vmxon_only && !second_vmxon)
+		guest = vmx_guest_run((u32)facts.vmx_basic & 0x7fffffffu, facts.vmx_basic, region, &second);
+	if (guest == GUEST_SECOND_VMXON)
+		second_vmxon = 1;
 
 	step_begin("vmxoff");
 	struct vmx_outcome off = vmxoff_safe();
 	rec_outcome("vmxoff", &off);
 	write_cr4(read_cr4() & ~CR4_VMXE);
 	rec_cr("after-vmxoff");
-	if (off.vector >= 0 || vmx_outcome_cf(&off) || vmx_outcome_zf(&off)) {
+	if (failed(&off)) {
 		verdict_vmx_failure("vmxoff", &off);
 		{ step_fail(); return; }
 	}
 	step_ok();
 
+	if (second_vmxon) {
+		verdict_second_vmxon(&second);
+		return;
+	}
 	if (guest != GUEST_OK) {
 		rec_start("verdict");
 		rec_str("name", VERDICT_VMENTRY_FAILED);

@@ -344,7 +344,33 @@ void guest_verdict_detail(void)
 	rec_dec("exits", exit_count);
 }
 
-enum guest_result vmx_guest_run(u32 revision, u64 vmx_basic)
+/*
+ * Test-only: make the VMCS invalid in one documented way just before
+ * VMLAUNCH (SDM Vol. 3C, 27.2.1 controls -> VMfailValid 7, 27.2.3 host state
+ * -> VMfailValid 8, 27.3.1 guest state -> VM-entry failure, exit reason 33).
+ */
+static void inject_vmcs_error(u64 vmx_basic)
+{
+	if (injecting(INJECT_BAD_CONTROL)) {
+		int use_true = (vmx_basic & VMX_BASIC_TRUE_CTLS) != 0;
+		u64 cap = 0;
+		rdmsr_safe(use_true ? IA32_VMX_TRUE_PINBASED_CTLS : IA32_VMX_PINBASED_CTLS, &cap);
+		u32 allowed0 = (u32)cap, allowed1 = (u32)(cap >> 32);
+		u32 pin = vmr(VMCS_PIN_BASED_CONTROLS);
+		if (allowed0)
+			vmw(VMCS_PIN_BASED_CONTROLS, pin & ~allowed0); /* a must-be-1 bit cleared */
+		else if (~allowed1)
+			vmw(VMCS_PIN_BASED_CONTROLS, pin | (~allowed1 & -~allowed1)); /* a must-be-0 bit set */
+		else
+			inject_not_applicable("the pin-based controls have no fixed bit to violate");
+	}
+	if (injecting(INJECT_BAD_HOST_STATE))
+		vmw(VMCS_HOST_TR_SELECTOR, 0); /* "the selector fields for CS and TR cannot be 0000H" */
+	if (injecting(INJECT_BAD_GUEST_STATE))
+		vmw(VMCS_GUEST_RFLAGS, 0); /* RFLAGS bit 1 is reserved and must be 1 */
+}
+
+enum guest_result vmx_guest_run(u32 revision, u64 vmx_basic, u32 vmxon_region, struct vmx_outcome *second_vmxon)
 {
 	enum guest_result result;
 	struct table_register gdtr, idtr;
@@ -366,10 +392,20 @@ enum guest_result vmx_guest_run(u32 revision, u64 vmx_basic)
 		step_fail();
 		return GUEST_SETUP_FAILED;
 	}
+	if (injecting(INJECT_DOUBLE_VMXON_VMCS)) {
+		/* In VMX root operation with a current VMCS: VMfailValid, error 15 (SDM Vol. 3C, 31.3 VMXON). */
+		*second_vmxon = vmxon_safe(vmxon_region);
+		rec_outcome("vmxon", second_vmxon);
+		struct vmx_outcome undo = vmclear_safe((u32)vmcs_region);
+		rec_outcome("vmclear", &undo);
+		step_fail();
+		return GUEST_SECOND_VMXON;
+	}
 
 	write_controls(vmx_basic);
 	write_host_state(&gdtr, &idtr);
 	write_guest_state(&gdtr, &idtr);
+	inject_vmcs_error(vmx_basic);
 	if (vmwrite_error) {
 		u32 err = 0;
 		if (vmwrite_error == 1)

@@ -36,6 +36,7 @@ static inline void fault_catch_reset(void)
 
 int rdmsr_safe(u32 index, u64 *value); /* returns the vector, or -1 */
 int wrmsr_safe(u32 index, u64 value);
-int write_cr0_safe(u32 value); /* MOV to CR0 can #GP (SDM Vol. 2B, MOV-Control Registers) */
+int write_cr0_safe(u32 value);
+int write_cr4_safe(u32 value); /* MOV to CR0 can #GP (SDM Vol. 2B, MOV-Control Registers) */
 
 #endif

@@ -25,19 +25,38 @@ struct multiboot_info {
 	u64 framebuffer_addr;
 	u32 framebuffer_pitch, framebuffer_width, framebuffer_height;
 	u8 framebuffer_bpp, framebuffer_type;
+	/* color_info for framebuffer_type 1 (RGB): bit position and size of each channel */
+	u8 framebuffer_red_field_position, framebuffer_red_mask_size;
+	u8 framebuffer_green_field_position, framebuffer_green_mask_size;
+	u8 framebuffer_blue_field_position, framebuffer_blue_mask_size;
 } PACKED;
 
 #define MBI_FLAG_CMDLINE BIT(2)
 #define MBI_FLAG_LOADER_NAME BIT(9)
 #define MBI_FLAG_FRAMEBUFFER BIT(12)
+#define MB_FRAMEBUFFER_TYPE_RGB 1
 #define MB_FRAMEBUFFER_TYPE_EGA_TEXT 2
 
+/* Test-only fault injection (inject=NAME); the names are stable, see docs/failure-modes.md. */
 enum inject {
 	INJECT_NONE,
 	INJECT_UD2,
 	INJECT_PAGE_FAULT,
 	INJECT_HANG,
 	INJECT_TRIPLE_FAULT,
+	INJECT_BAD_REVISION,
+	INJECT_REVISION_BIT31,
+	INJECT_UNALIGNED_VMXON,
+	INJECT_VMXON_BEYOND_MAXPHYADDR,
+	INJECT_VMXE_CLEAR,
+	INJECT_CR0_NE_CLEAR,
+	INJECT_LOCK_DISABLED,
+	INJECT_VMXE_PRESET,
+	INJECT_DOUBLE_VMXON,
+	INJECT_DOUBLE_VMXON_VMCS,
+	INJECT_BAD_CONTROL,
+	INJECT_BAD_HOST_STATE,
+	INJECT_BAD_GUEST_STATE,
 };
 
 struct stub_config {
@@ -68,7 +87,11 @@ int paging_enable(void); /* the exception vector, PAGING_NO_PAE, or -1 when pagi
 void vmx_probe_run(u32 loader_cr4, int vmxon_only);
 
 NORETURN void stub_exit(void);
-void inject_fault(enum inject which);
+void inject_early_fault(enum inject which); /* ud2, page-fault, hang, triple-fault */
+void inject_select(enum inject which);
+int injecting(enum inject which);
+void inject_not_applicable(const char *why);
+enum inject inject_lookup(const char *name, size_t len, const char **canonical);
 
 /* Freestanding helpers. */
 void *memset(void *dst, int c, size_t n);

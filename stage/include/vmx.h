@@ -133,8 +133,9 @@ enum guest_result {
 	GUEST_ENTRY_FAILED,  /* VMLAUNCH/VMRESUME fell through, or a failed VM entry */
 	GUEST_SETUP_FAILED,  /* VMCLEAR / VMPTRLD / VMWRITE failed */
 	GUEST_BAD_TRACE,     /* the guest ran but the exits were not the expected ones */
+	GUEST_SECOND_VMXON,  /* inject=double-vmxon-vmcs: a second VMXON with a current VMCS */
 };
-enum guest_result vmx_guest_run(u32 revision, u64 vmx_basic);
+enum guest_result vmx_guest_run(u32 revision, u64 vmx_basic, u32 vmxon_region, struct vmx_outcome *second_vmxon);
 void guest_verdict_detail(void);
 
 #endif
