@@ -46,6 +46,7 @@ static u32 vmcall_value;
 static int vmcall_seen;
 static int entry_failed;
 
+static u32 launch_insn_error; /* read when VMLAUNCH/VMRESUME fails, while the VMCS is still current */
 static int vmwrite_error;
 static u32 vmwrite_failed_field;
 
@@ -320,6 +321,7 @@ static void rec_launch_failure(const char *insn)
 	struct vmx_outcome o = { .vector = -1, .eflags = guest_fail_eflags };
 	if (vmx_outcome_zf(&o) && !vmx_outcome_cf(&o))
 		vmread_safe(VMCS_VM_INSTRUCTION_ERROR, &o.insn_error);
+	launch_insn_error = o.insn_error;
 	rec_outcome(insn, &o);
 }
 
@@ -333,11 +335,8 @@ void guest_verdict_detail(void)
 		struct vmx_outcome o = { .vector = -1, .eflags = guest_fail_eflags };
 		rec_dec("cf", (u32)vmx_outcome_cf(&o));
 		rec_dec("zf", (u32)vmx_outcome_zf(&o));
-		if (vmx_outcome_zf(&o) && !vmx_outcome_cf(&o)) {
-			u32 err = 0;
-			vmread_safe(VMCS_VM_INSTRUCTION_ERROR, &err);
-			rec_dec("insn_error", err);
-		}
+		if (vmx_outcome_zf(&o) && !vmx_outcome_cf(&o))
+			rec_dec("insn_error", launch_insn_error);
 	} else if (vmwrite_error) {
 		rec_hex32("field", vmwrite_failed_field);
 	}
