@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 
 import pytest
 
@@ -51,3 +52,53 @@ def test_report_of_garbage_is_no_verdict(tmp_path):
     junk.write_bytes(b"\x00\xffgarbage\n#BOOTGEN begin proto=1\n")
     proc = run_cli("report", str(junk))
     assert proc.returncode == 3 and "no-verdict" in proc.stdout
+
+
+def test_failed_outputs_leave_earlier_ones_intact(tmp_path, stub_elf):
+    """Outputs are written atomically: a failing command writes nothing and keeps what was there."""
+    earlier = tmp_path / "out.elf"
+    earlier.write_bytes(b"earlier output")
+    proc = run_cli("build", "-o", str(earlier), "--append", "x" * 300)
+    assert proc.returncode == 2 and "too long" in proc.stderr
+    assert earlier.read_bytes() == b"earlier output"
+    iso = tmp_path / "out.iso"
+    iso.write_bytes(b"earlier iso")
+    proc = run_cli("iso", "--image", str(stub_elf), "-o", str(iso), "--append", "serial='0x2f8'")
+    assert proc.returncode == 2 and len(proc.stderr.strip().splitlines()) == 1
+    assert iso.read_bytes() == b"earlier iso"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out.elf", "out.iso"]  # no temporary left
+
+
+@pytest.mark.parametrize("args", [
+    ["iso", "-o", "/etc/passwd/bootgen.iso"],            # a file where a directory should be
+    ["run", "--keep-log", "/nonexistent-dir/serial.log"],
+    ["run", "--keep-log", "/"],                           # a directory where a file should be
+])
+def test_bad_output_paths(args):
+    proc = run_cli(*args)
+    assert proc.returncode == 2, proc.stderr
+    assert len(proc.stderr.strip().splitlines()) == 1 and "Traceback" not in proc.stderr
+
+
+@pytest.mark.qemu
+def test_unknown_qemu_cpu_model(stub_elf):
+    proc = run_cli("run", "--image", str(stub_elf), "--cpu", "pentium9000")
+    assert proc.returncode == 2 and "unknown QEMU CPU model" in proc.stderr
+
+
+@pytest.mark.bochs
+def test_unknown_bochs_cpu_model(tmp_path):
+    iso = tmp_path / "x.iso"
+    iso.write_bytes(b"\0" * 4096)
+    proc = run_cli("run", "--backend", "bochs", "--image", str(iso), "--cpu-model", "pentium9000")
+    assert proc.returncode == 2 and "unknown Bochs CPU model" in proc.stderr
+
+
+def test_unreadable_log(tmp_path):
+    if os.geteuid() == 0:
+        pytest.skip("running as root: file permissions do not stop root from reading")
+    log = tmp_path / "serial.log"
+    log.write_bytes(b"x")
+    log.chmod(0)
+    proc = run_cli("report", str(log))
+    assert proc.returncode == 2 and len(proc.stderr.strip().splitlines()) == 1

@@ -103,3 +103,27 @@ def test_any_single_byte_change_in_the_body_loses_the_verdict(position, value):
     mutated = bytearray(REAL_LOG)
     mutated[position] = value
     assert parse(bytes(mutated)).verdict is None
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.data())
+def test_mutated_real_logs_never_raise_nor_give_a_wrong_verdict(data):
+    """Lines dropped, duplicated or swapped in a real log: no verdict unless the report is still whole."""
+    lines = REAL_LOG.split(b"\n")
+    begin = next(i for i, line in enumerate(lines) if line.startswith(b"#BOOTGEN begin"))
+    end = next(i for i, line in enumerate(lines) if line.startswith(b"#BOOTGEN end"))
+    i = data.draw(st.integers(min_value=begin + 1, max_value=end - 1))
+    j = data.draw(st.integers(min_value=begin + 1, max_value=end - 1))
+    op = data.draw(st.sampled_from(["drop", "duplicate", "swap"]))
+    mutated = list(lines)
+    if op == "drop":
+        del mutated[i]
+    elif op == "duplicate":
+        mutated.insert(i, mutated[i])
+    else:
+        mutated[i], mutated[j] = mutated[j], mutated[i]
+    report = parse(b"\n".join(mutated))
+    if mutated == lines:
+        assert report.verdict is not None
+    else:
+        assert report.verdict is None

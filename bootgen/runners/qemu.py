@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import os
 import shutil
 import signal
@@ -72,6 +73,26 @@ def validate(config: QemuConfig) -> None:
         raise ToolMissing(f"{config.qemu} not found (install Debian's 'qemu-system-x86' package)")
     if config.accel == "kvm" and (why := kvm_usable()):
         raise ToolMissing(f"KVM is not usable: {why}")
+    if config.cpu is not None:
+        model = config.cpu.split(",", 1)[0]
+        known = cpu_models(config.qemu)
+        if known and model not in known:
+            raise UsageError(f"unknown QEMU CPU model {model!r} (see '{config.qemu} -cpu help')")
+
+
+@functools.cache
+def cpu_models(qemu: str) -> frozenset[str]:
+    """The CPU model names QEMU accepts (``-cpu help``); empty if QEMU cannot list them."""
+    try:
+        out = subprocess.run([qemu, "-cpu", "help"], capture_output=True, text=True, timeout=20).stdout
+    except (OSError, subprocess.TimeoutExpired):
+        return frozenset()
+    names = set()
+    for line in out.splitlines():
+        words = line.split()
+        if len(words) >= 2 and words[0] == "x86":
+            names.add(words[1])
+    return frozenset(names)
 
 
 def qemu_command(config: QemuConfig, qmp_socket: Path, serial_socket: Path, workdir: Path) -> list[str]:
