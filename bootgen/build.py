@@ -17,6 +17,7 @@ class BuildConfig:
     build_dir: Path = DEFAULT_BUILD_DIR
     cmdline: str = ""                 # embedded default command line
     toolchain: Toolchain = Toolchain()
+    cache: Path | None = None         # where validated layouts are remembered (paths.cache_dir())
 
 
 @dataclass(frozen=True)
@@ -33,7 +34,7 @@ def build_stub(config: BuildConfig) -> BuildResult:
     tmp = config.output.with_name(f".{config.output.name}.tmp{os.getpid()}")
     try:
         link(config.toolchain, inputs, objects, tmp)
-        layout = elf.inspect_stub(tmp)
+        layout = elf.inspect_stub_cached(tmp, config.cache)
         elf.embed_cmdline(tmp, layout, config.cmdline)
         os.replace(tmp, config.output)
     finally:

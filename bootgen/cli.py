@@ -1,4 +1,4 @@
-"""The command line: build, iso, run, report.
+"""The command line: build, iso, run, report, doctor.
 
 Errors become one line on stderr and an exit status (2: usage, 4: environment
 or build failure); a run's status says what the verdict was (see verdicts.ExitStatus).
@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 
 from .errors import BootgenError, UsageError
-from .paths import DEFAULT_BUILD_DIR, DEFAULT_ELF, DEFAULT_ISO, write_atomically
+from .paths import DEFAULT_BUILD_DIR, DEFAULT_ELF, DEFAULT_ISO, cache_dir, write_atomically
 from .verdicts import ExitStatus, Verdict
 
 
@@ -112,11 +112,16 @@ def build_parser() -> argparse.ArgumentParser:
                    help="exit 0 only if this verdict is reached")
     r.add_argument("--json", action="store_true", help="print the result as JSON")
     r.add_argument("--keep-log", type=_output_path, metavar="PATH", help="save the serial log here")
+    r.add_argument("--junit", type=_output_path, metavar="PATH", help="write a JUnit XML report here")
 
     rep = sub.add_parser("report", help="decode a serial log captured elsewhere")
     rep.add_argument("log", type=Path)
     rep.add_argument("--expect", type=_verdict, metavar="VERDICT")
     rep.add_argument("--json", action="store_true")
+    rep.add_argument("--junit", type=_output_path, metavar="PATH", help="write a JUnit XML report here")
+
+    doc = sub.add_parser("doctor", help="check that this host has what bootgen needs")
+    doc.add_argument("--json", action="store_true", help="print the checks as JSON")
     return parser
 
 
@@ -135,13 +140,14 @@ def serial_port_from_cmdline(cmdline: str, default: int = 0x3F8) -> int:
 
 def _build_default_elf(append: str = "") -> Path:
     from .build import BuildConfig, build_stub
-    return build_stub(BuildConfig(output=DEFAULT_ELF, build_dir=DEFAULT_BUILD_DIR, cmdline=append)).path
+    return build_stub(BuildConfig(output=DEFAULT_ELF, build_dir=DEFAULT_BUILD_DIR, cmdline=append,
+                                  cache=cache_dir())).path
 
 
 def cmd_build(args: argparse.Namespace) -> int:
     from .build import BuildConfig, build_stub
     output = _writable_output(args.output) if args.output.parent != DEFAULT_BUILD_DIR else args.output
-    result = build_stub(BuildConfig(output=output, cmdline=args.append))
+    result = build_stub(BuildConfig(output=output, cmdline=args.append, cache=cache_dir()))
     layout = result.layout
     print(f"{result.path}: {layout.loaded_bytes} bytes loaded, {layout.memory_bytes} bytes in memory, "
           f"entry {layout.entry:#x}")
@@ -155,19 +161,29 @@ def cmd_iso(args: argparse.Namespace) -> int:
     elf = args.image if args.image else _build_default_elf()
     if not elf.is_file():
         raise UsageError(f"image not found: {elf}")
-    result = build_iso(IsoConfig(elf=elf, output=output, cmdline=args.append))
+    result = build_iso(IsoConfig(elf=elf, output=output, cmdline=args.append, cache_dir=cache_dir() / "grub"))
     print(f"{result.path}: {result.size} bytes ({result.size / 1048576:.2f} MiB)")
     return 0
+
+
+def use_color(stream=None, environ=None) -> bool:
+    """Colour only on a terminal, and never when NO_COLOR is set (https://no-color.org)."""
+    stream = sys.stdout if stream is None else stream
+    environ = os.environ if environ is None else environ
+    return stream.isatty() and "NO_COLOR" not in environ
 
 
 def _emit(result, args: argparse.Namespace, extra: dict | None = None) -> int:
     from .result import to_json, to_text
     from .verdicts import exit_status
+    if getattr(args, "junit", None) is not None:
+        from .advice import advise
+        from .junit import write_junit
+        write_junit(args.junit, result, args.expect, advise(result))
     if args.json:
         print(json.dumps(to_json(result, extra), indent=2, sort_keys=False))
     else:
-        color = sys.stdout.isatty() and "NO_COLOR" not in os.environ
-        print(to_text(result, color=color))
+        print(to_text(result, color=use_color()))
     return int(exit_status(result.verdict, args.expect))
 
 
@@ -175,6 +191,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     from .result import evaluate
     if args.keep_log is not None:
         _writable_output(args.keep_log)
+    if args.junit is not None:
+        _writable_output(args.junit)
     if args.backend == "auto":
         from .hostinfo import choose_backend
         choice = choose_backend()
@@ -208,7 +226,7 @@ def _run_qemu(args: argparse.Namespace):
     if media == "kernel" and image.is_file() and args.serial_port is None:
         from . import elf
         try:
-            cmdline = f"{elf.embedded_cmdline(image)} {args.append}"
+            cmdline = f"{elf.embedded_cmdline(image, cache_dir())} {args.append}"
         except BootgenError:
             pass  # validation errors are reported by QEMU's own load below
     port = args.serial_port or serial_port_from_cmdline(cmdline)
@@ -219,7 +237,7 @@ def _run_qemu(args: argparse.Namespace):
                         media=media)
     if media == "kernel" and image.is_file():
         from . import elf
-        elf.inspect_stub(image)  # a corrupt or non-multiboot ELF: one clear line, before QEMU starts
+        elf.inspect_stub_cached(image, cache_dir())  # a corrupt ELF: one clear line, before QEMU starts
     outcome = run_qemu(config)
     return outcome, {"accel": config.accel, "cpu": config.cpu_model, "firmware": config.firmware,
                      "media": config.media, "image": str(image)}
@@ -234,7 +252,8 @@ def _run_bochs(args: argparse.Namespace):
     if image is None:
         from .iso import IsoConfig, build_iso
         DEFAULT_ISO.parent.mkdir(parents=True, exist_ok=True)
-        image = build_iso(IsoConfig(elf=_build_default_elf(), output=DEFAULT_ISO)).path
+        image = build_iso(IsoConfig(elf=_build_default_elf(), output=DEFAULT_ISO,
+                                    cache_dir=cache_dir() / "grub")).path
     kwargs = {"image": image, "smp": args.smp}
     if args.cpu_model:
         kwargs["cpu_model"] = args.cpu_model
@@ -249,6 +268,8 @@ def _run_bochs(args: argparse.Namespace):
 
 def cmd_report(args: argparse.Namespace) -> int:
     from .result import evaluate
+    if args.junit is not None:
+        _writable_output(args.junit)
     try:
         serial = args.log.read_bytes()
     except OSError as exc:
@@ -256,7 +277,17 @@ def cmd_report(args: argparse.Namespace) -> int:
     return _emit(evaluate(serial), args)
 
 
-COMMANDS = {"build": cmd_build, "iso": cmd_iso, "run": cmd_run, "report": cmd_report}
+def cmd_doctor(args: argparse.Namespace) -> int:
+    from .doctor import exit_status, run_checks, to_json, to_text
+    checks = run_checks()
+    if args.json:
+        print(json.dumps(to_json(checks), indent=2))
+    else:
+        print(to_text(checks, color=use_color()))
+    return exit_status(checks)
+
+
+COMMANDS = {"build": cmd_build, "iso": cmd_iso, "run": cmd_run, "report": cmd_report, "doctor": cmd_doctor}
 
 
 def main(argv: list[str] | None = None) -> int:

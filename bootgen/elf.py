@@ -9,8 +9,11 @@ And what VMX needs: the VMXON region and the page directory 4 KiB aligned
 
 from __future__ import annotations
 
+import hashlib
+import json
+import os
 import struct
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from .errors import BuildError, UsageError
@@ -94,6 +97,38 @@ def inspect_stub(path: Path) -> StubLayout:
     )
 
 
+LAYOUT_CACHE_VERSION = 1
+
+
+def inspect_stub_cached(path: Path, cache: Path | None) -> StubLayout:
+    """inspect_stub(), remembered by the file's SHA-256 (importing lief alone takes a second).
+
+    Only images that passed every check are remembered, so a hit means a valid stub.
+    """
+    if cache is None:
+        return inspect_stub(path)
+    try:
+        data = Path(path).read_bytes()
+    except OSError as exc:
+        raise UsageError(f"cannot read {path}: {exc.strerror}") from None
+    entry = cache / "elf" / f"{hashlib.sha256(data).hexdigest()}.json"
+    try:
+        stored = json.loads(entry.read_text())
+        if stored.pop("version") == LAYOUT_CACHE_VERSION:
+            return StubLayout(**stored)
+    except (OSError, ValueError, KeyError, TypeError):
+        pass
+    layout = inspect_stub(path)
+    try:
+        entry.parent.mkdir(parents=True, exist_ok=True)
+        tmp = entry.with_name(f".{entry.name}.{os.getpid()}")
+        tmp.write_text(json.dumps({"version": LAYOUT_CACHE_VERSION, **asdict(layout)}))
+        os.replace(tmp, entry)
+    except OSError:
+        pass  # a read-only cache only costs time
+    return layout
+
+
 def embed_cmdline(path: Path, layout: StubLayout, cmdline: str) -> None:
     """Write the default command line into the stub's reserved section (same size, in place)."""
     encoded = cmdline.encode("ascii", errors="strict") if cmdline.isascii() else None
@@ -108,9 +143,9 @@ def embed_cmdline(path: Path, layout: StubLayout, cmdline: str) -> None:
     Path(path).write_bytes(bytes(data))
 
 
-def embedded_cmdline(path: Path) -> str:
+def embedded_cmdline(path: Path, cache: Path | None = None) -> str:
     """The command line embedded in a stub (empty if none)."""
-    layout = inspect_stub(path)
+    layout = inspect_stub_cached(path, cache)
     data = Path(path).read_bytes()
     raw = data[layout.cmdline_offset:layout.cmdline_offset + layout.cmdline_size]
     return raw.split(b"\0", 1)[0].decode("ascii", errors="replace")

@@ -33,3 +33,16 @@ def write_atomically(path: Path, data: bytes) -> None:
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)
+
+
+def cache_dir() -> Path:
+    """Where bootgen keeps what does not change between runs (GRUB core images, ELF layouts).
+
+    BOOTGEN_CACHE_DIR overrides; otherwise $XDG_CACHE_HOME/bootgen or ~/.cache/bootgen.
+    Entries are keyed by content hashes, so a stale entry is never used.
+    """
+    override = os.environ.get("BOOTGEN_CACHE_DIR")
+    if override:
+        return Path(override)
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "bootgen"

@@ -132,6 +132,13 @@ def run_qemu(config: QemuConfig) -> RunOutcome:
     return asyncio.run(_run(config))
 
 
+async def _qmp_closed(qmp) -> None:
+    """Returns once the QMP connection has ended (QEMU closed it)."""
+    from qemu.qmp import Runstate
+    while qmp.runstate is Runstate.RUNNING:
+        await qmp.runstate_changed()
+
+
 async def _next_stop_or_shutdown(listener) -> str:
     """'stopped' for a STOP event, else the SHUTDOWN event's reason (QMP reference: SHUTDOWN, STOP)."""
     event = await listener.get()
@@ -212,9 +219,10 @@ async def _run(config: QemuConfig) -> RunOutcome:
                 await asyncio.wait_for(asyncio.shield(exited), 2.0)
         if exited.done():
             if not shutdown.done():
-                # The event may still be in flight on the socket; give the reader a moment.
-                with contextlib.suppress(asyncio.TimeoutError):
-                    await asyncio.wait_for(asyncio.shield(shutdown), 0.2)
+                # An event sent just before QEMU exited may still be in flight: read QMP to its end.
+                closed = asyncio.create_task(_qmp_closed(qmp))
+                await asyncio.wait({shutdown, closed}, timeout=0.5, return_when=asyncio.FIRST_COMPLETED)
+                closed.cancel()
             reason = shutdown.result() if shutdown.done() and not shutdown.cancelled() else None
             status = proc.returncode
             ending, detail = _classify_exit(status, reason)
