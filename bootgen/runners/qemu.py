@@ -1,21 +1,22 @@
 """Boot the stub under QEMU, driven over QMP (qemu.qmp), and capture its serial output.
 
-QEMU is started paused (-S) and connects as a client to two unix sockets that
-bootgen listens on, in a private 0700 directory: one for QMP, one for the
-serial port. Nothing is lost before the guest runs and no TCP port is ever
-opened. The run ends when the stub exits through isa-debug-exit, the machine
+QEMU is started paused (-S), before bootgen imports asyncio and qemu.qmp, so
+that both start up at the same time. Two unix sockets in a private 0700
+directory connect them: the serial port, on which bootgen listens before QEMU
+starts (so no early byte is lost), and QMP, on which QEMU listens and waits
+(paused) until bootgen connects and says 'cont'. No TCP port is ever opened. The run ends when the stub exits through isa-debug-exit, the machine
 resets (triple fault; -no-reboot turns it into an exit and a SHUTDOWN event),
 QEMU exits for another reason, or the timeout expires.
 """
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import functools
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import tempfile
 import time
@@ -102,7 +103,8 @@ def qemu_command(config: QemuConfig, qmp_socket: Path, serial_socket: Path, work
         "-display", "none", "-vga", "std",
         "-accel", config.accel, "-cpu", config.cpu_model,
         "-smp", str(config.smp), "-m", str(config.memory_mib),
-        "-chardev", f"socket,id=qmp,path={qmp_socket}",
+        # QMP: QEMU listens (it waits paused, -S, until told 'cont'); serial: bootgen listens.
+        "-chardev", f"socket,id=qmp,path={qmp_socket},server=on,wait=off",
         "-mon", "chardev=qmp,mode=control",
         "-chardev", f"socket,id=serial0,path={serial_socket}",
         "-device", f"isa-serial,chardev=serial0,iobase={config.serial_port:#x},irq=4",
@@ -128,8 +130,159 @@ def qemu_command(config: QemuConfig, qmp_socket: Path, serial_socket: Path, work
 
 
 def run_qemu(config: QemuConfig) -> RunOutcome:
+    """Boot once. QEMU is started (paused) before the slow imports, which then overlap its start-up."""
     validate(config)
-    return asyncio.run(_run(config))
+    started = time.monotonic()
+    workdir = Path(tempfile.mkdtemp(prefix="bootgen-qemu-"))  # mode 0700
+    qmp_socket, serial_socket = workdir / "qmp.sock", workdir / "serial.sock"
+    stderr_path = workdir / "qemu.stderr"
+    serial_listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    proc: subprocess.Popen | None = None
+    try:
+        # bootgen listens on the serial socket before QEMU starts, so no early byte is lost.
+        serial_listener.bind(str(serial_socket))
+        serial_listener.listen(1)
+        cmd = qemu_command(config, qmp_socket, serial_socket, workdir)
+        with open(stderr_path, "wb") as stderr:
+            try:
+                proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=stderr,
+                                        start_new_session=True)
+            except OSError as exc:
+                raise ToolMissing(f"cannot start {config.qemu}: {exc.strerror}") from None
+        import asyncio  # slow to import: QEMU is already starting meanwhile
+
+        return asyncio.run(_drive(config, proc, serial_listener, qmp_socket, stderr_path, cmd, started))
+    finally:
+        if proc is not None and proc.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGKILL)
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                proc.wait(5.0)
+        serial_listener.close()
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+def _exit_future(loop, proc: subprocess.Popen):
+    """A future resolved with QEMU's exit status (a pidfd watched by the event loop)."""
+    future = loop.create_future()
+    try:
+        fd = os.pidfd_open(proc.pid)
+    except (AttributeError, OSError):  # not Linux 5.3+: a thread waits instead
+        return loop.run_in_executor(None, proc.wait)
+
+    def exited() -> None:
+        loop.remove_reader(fd)
+        os.close(fd)
+        if not future.done():
+            future.set_result(proc.wait())
+
+    def cancelled(fut) -> None:
+        if fut.cancelled():
+            loop.remove_reader(fd)
+            os.close(fd)
+
+    loop.add_reader(fd, exited)
+    future.add_done_callback(cancelled)
+    return future
+
+
+async def _connect_qmp(qmp, path: Path, exited, deadline: float) -> bool:
+    """Connect to QEMU's QMP socket once it exists; False if QEMU exits or the deadline passes."""
+    import asyncio
+
+    from qemu.qmp import ConnectError
+    while not exited.done() and time.monotonic() < deadline:
+        if path.exists():
+            try:
+                await qmp.connect(str(path))
+                return True
+            except ConnectError:
+                pass
+        await asyncio.sleep(0.005)
+    return False
+
+
+async def _drive(config: QemuConfig, proc: subprocess.Popen, serial_listener: socket.socket, qmp_socket: Path,
+                 stderr_path: Path, cmd: list[str], started: float) -> RunOutcome:
+    import asyncio
+
+    from qemu.qmp import EventListener, QMPClient
+
+    loop = asyncio.get_running_loop()
+    serial = bytearray()
+    serial_closed = asyncio.Event()
+
+    async def on_serial(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            while chunk := await reader.read(65536):
+                serial.extend(chunk)
+        finally:
+            serial_closed.set()
+            writer.close()
+
+    serial_server = await asyncio.start_unix_server(on_serial, sock=serial_listener)
+    exited = _exit_future(loop, proc)
+    qmp = QMPClient("bootgen")
+    listener = EventListener(("SHUTDOWN", "RESET", "STOP", "GUEST_PANICKED"))
+    qmp.register_listener(listener)
+    try:
+        if not await _connect_qmp(qmp, qmp_socket, exited, started + STARTUP_TIMEOUT_S):
+            if exited.done():
+                why = f"QEMU exited with status {proc.returncode} before starting the guest"
+            else:
+                why = "QEMU did not offer QMP in time"
+            detail = f"{why}: {_tail(stderr_path)}".rstrip(": ")
+            return RunOutcome("qemu", bytes(serial), Ending.EMULATOR_CRASH, detail, proc.poll(),
+                              time.monotonic() - started, cmd)
+
+        await qmp.execute("cont")
+        shutdown = asyncio.ensure_future(_next_stop_or_shutdown(listener))
+        remaining = max(config.timeout_s - (time.monotonic() - started), 0.1)
+        await asyncio.wait({exited, shutdown}, timeout=remaining, return_when=asyncio.FIRST_COMPLETED)
+        if not exited.done() and shutdown.done() and shutdown.result() != "stopped":
+            # -no-reboot: QEMU exits right after the SHUTDOWN event.
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(asyncio.shield(exited), 2.0)
+        status = None
+        if exited.done():
+            if not shutdown.done():
+                # An event sent just before QEMU exited may still be in flight: read QMP to its end.
+                closed = asyncio.ensure_future(_qmp_closed(qmp))
+                await asyncio.wait({shutdown, closed}, timeout=0.5, return_when=asyncio.FIRST_COMPLETED)
+                closed.cancel()
+            reason = shutdown.result() if shutdown.done() and not shutdown.cancelled() else None
+            status = proc.returncode
+            ending, detail = _classify_exit(status, reason)
+        elif shutdown.done() and shutdown.result() == "stopped":
+            # The VM stopped without exiting: QEMU paused it on an internal error (e.g. KVM emulation failure).
+            ending, detail = Ending.EMULATOR_CRASH, f"the VM stopped: {_first_error(stderr_path)}"
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(qmp.execute("quit"), 0.5)
+        else:
+            ending, detail = Ending.TIMEOUT, f"no exit after {config.timeout_s:g} s"
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(qmp.execute("quit"), 0.5)
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(asyncio.shield(exited), 0.5)
+        shutdown.cancel()
+        with contextlib.suppress(asyncio.TimeoutError):
+            await asyncio.wait_for(serial_closed.wait(), 1.0)
+        if ending is Ending.EMULATOR_EXIT and status == 1:
+            detail = f"{detail}: {_tail(stderr_path)}".rstrip(": ")
+        return RunOutcome("qemu", bytes(serial), ending, detail, status, time.monotonic() - started, cmd,
+                          emulator_log=_tail(stderr_path, 4000))
+    finally:
+        if not exited.done():
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGKILL)
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(asyncio.shield(exited), 5.0)
+            exited.cancel()
+        with contextlib.suppress(Exception, EOFError):
+            await qmp.disconnect()
+        serial_server.close()
+        with contextlib.suppress(Exception):
+            await serial_server.wait_closed()
 
 
 async def _qmp_closed(qmp) -> None:
@@ -161,101 +314,6 @@ def _classify_exit(status: int, shutdown_reason: str | None) -> tuple[Ending, st
     if shutdown_reason:
         return Ending.EMULATOR_EXIT, f"QEMU shut down ({shutdown_reason})"
     return Ending.EMULATOR_EXIT, f"QEMU exited with status {status}"
-
-
-async def _run(config: QemuConfig) -> RunOutcome:
-    from qemu.qmp import EventListener, QMPClient  # imported here: it is the slow part of start-up
-
-    started = time.monotonic()
-    workdir = Path(tempfile.mkdtemp(prefix="bootgen-qemu-"))  # mode 0700
-    qmp_socket, serial_socket = workdir / "qmp.sock", workdir / "serial.sock"
-    serial = bytearray()
-    serial_closed = asyncio.Event()
-
-    async def on_serial(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        try:
-            while chunk := await reader.read(65536):
-                serial.extend(chunk)
-        finally:
-            serial_closed.set()
-            writer.close()
-
-    cmd = qemu_command(config, qmp_socket, serial_socket, workdir)
-    stderr_path = workdir / "qemu.stderr"
-    serial_server = await asyncio.start_unix_server(on_serial, path=str(serial_socket))
-    qmp = QMPClient("bootgen")
-    listener = EventListener(("SHUTDOWN", "RESET", "STOP", "GUEST_PANICKED"))
-    qmp.register_listener(listener)
-    proc: asyncio.subprocess.Process | None = None
-    ending, detail, status = Ending.EMULATOR_CRASH, "", None
-    try:
-        await qmp.start_server(str(qmp_socket))
-        with open(stderr_path, "wb") as stderr:
-            proc = await asyncio.create_subprocess_exec(
-                *cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=stderr,
-                start_new_session=True)
-        exited = asyncio.create_task(proc.wait())
-        accepted = asyncio.create_task(qmp.accept())
-        await asyncio.wait({exited, accepted}, timeout=STARTUP_TIMEOUT_S, return_when=asyncio.FIRST_COMPLETED)
-        if not accepted.done() or accepted.exception() is not None:
-            accepted.cancel()
-            if not exited.done():
-                raise_after = "QEMU did not connect to QMP in time"
-            else:
-                raise_after = f"QEMU exited with status {proc.returncode} before starting the guest"
-            with contextlib.suppress(asyncio.TimeoutError):
-                await asyncio.wait_for(asyncio.shield(exited), 1.0)
-            detail = f"{raise_after}: {_tail(stderr_path)}".rstrip(": ")
-            return RunOutcome("qemu", bytes(serial), Ending.EMULATOR_CRASH, detail, proc.returncode,
-                              time.monotonic() - started, cmd)
-
-        await qmp.execute("cont")
-        shutdown = asyncio.create_task(_next_stop_or_shutdown(listener))
-        remaining = max(config.timeout_s - (time.monotonic() - started), 0.1)
-        await asyncio.wait({exited, shutdown}, timeout=remaining, return_when=asyncio.FIRST_COMPLETED)
-        if not exited.done() and shutdown.done():
-            # -no-reboot: QEMU exits right after the SHUTDOWN event.
-            with contextlib.suppress(asyncio.TimeoutError):
-                await asyncio.wait_for(asyncio.shield(exited), 2.0)
-        if exited.done():
-            if not shutdown.done():
-                # An event sent just before QEMU exited may still be in flight: read QMP to its end.
-                closed = asyncio.create_task(_qmp_closed(qmp))
-                await asyncio.wait({shutdown, closed}, timeout=0.5, return_when=asyncio.FIRST_COMPLETED)
-                closed.cancel()
-            reason = shutdown.result() if shutdown.done() and not shutdown.cancelled() else None
-            status = proc.returncode
-            ending, detail = _classify_exit(status, reason)
-        elif shutdown.done() and shutdown.result() == "stopped":
-            # The VM stopped without exiting: QEMU paused it on an internal error (e.g. KVM emulation failure).
-            ending, detail = Ending.EMULATOR_CRASH, f"the VM stopped: {_first_error(stderr_path)}"
-            with contextlib.suppress(Exception):
-                await asyncio.wait_for(qmp.execute("quit"), 0.5)
-        else:
-            ending, detail = Ending.TIMEOUT, f"no exit after {config.timeout_s:g} s"
-            with contextlib.suppress(Exception):
-                await asyncio.wait_for(qmp.execute("quit"), 0.5)
-            with contextlib.suppress(asyncio.TimeoutError):
-                await asyncio.wait_for(asyncio.shield(exited), 0.5)
-        shutdown.cancel()
-        with contextlib.suppress(asyncio.TimeoutError):
-            await asyncio.wait_for(serial_closed.wait(), 1.0)
-        if ending is Ending.EMULATOR_EXIT and status == 1:
-            detail = f"{detail}: {_tail(stderr_path)}".rstrip(": ")
-        return RunOutcome("qemu", bytes(serial), ending, detail, status, time.monotonic() - started, cmd,
-                          emulator_log=_tail(stderr_path, 4000))
-    finally:
-        if proc is not None and proc.returncode is None:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(proc.pid, signal.SIGKILL)
-            with contextlib.suppress(Exception):
-                await asyncio.wait_for(proc.wait(), 5.0)
-        with contextlib.suppress(Exception, EOFError):
-            await qmp.disconnect()
-        serial_server.close()
-        with contextlib.suppress(Exception):
-            await serial_server.wait_closed()
-        shutil.rmtree(workdir, ignore_errors=True)
 
 
 def _tail(path: Path, limit: int = 400) -> str:
