@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from . import decode
+from .advice import advise
+from .capabilities import decode_capabilities, to_text_lines
 from .protocol import ParsedReport, parse
 from .runners.base import Ending, RunOutcome
 from .verdicts import STUB_VERDICTS, Verdict
@@ -95,6 +97,7 @@ def to_json(result: Result, extra: dict | None = None) -> dict:
     basic = decode.vmx_basic(parsed)
     exception = parsed.first("exception")
     detail = result.detail
+    caps = decode_capabilities(parsed)
     doc: dict = {
         "schema": JSON_SCHEMA,
         "schema_version": JSON_SCHEMA_VERSION,
@@ -137,6 +140,11 @@ def to_json(result: Result, extra: dict | None = None) -> dict:
                        for k, v in exception.fields.items()} if exception else None),
         "warnings": [{"what": r.get("what"), **{k: v for k, v in r.fields.items() if k != "what"}}
                      for r in parsed.of_type("warning")],
+        # VMX capabilities (docs/protocol.md): headline names, every control bit, the raw MSRs.
+        "capabilities": caps.flat(),
+        "vmx_controls": caps.controls_dict(),
+        "vmx_msrs": caps.msrs.as_dict(),
+        "advice": advise(result, caps),
     }
     if result.outcome is not None:
         o = result.outcome
@@ -158,6 +166,11 @@ def to_text(result: Result, color: bool = False) -> str:
     green, red, yellow, bold, reset = ("\033[32m", "\033[31m", "\033[33m", "\033[1m", "\033[0m") if color else ("",) * 5
     tint = green if result.verdict is Verdict.VMX_READY else yellow if result.verdict is Verdict.NO_VERDICT else red
     lines = [f"{bold}{tint}verdict: {result.verdict.value}{reset}  {result.reason}"]
+    caps = decode_capabilities(parsed)
+    advice = advise(result, caps)
+    if advice:
+        lines.append("what to do:")
+        lines.extend(f"  - {line}" for line in advice)
     if result.outcome is not None:
         o = result.outcome
         lines.append(f"run:     {o.backend}, ended by {o.ending.value}"
@@ -206,4 +219,6 @@ def to_text(result: Result, color: bool = False) -> str:
             lines.append(f"warning: {warning.get('what')} {warning.get('option', '')}".rstrip())
     if not parsed.complete and parsed.problem:
         lines.append(f"report:  {parsed.problem}")
+    if parsed.found_begin:
+        lines.extend(to_text_lines(caps, bold=bold, reset=reset))
     return "\n".join(lines)

@@ -4,6 +4,7 @@
  */
 #include "console.h"
 #include "fault.h"
+#include "framebuffer.h"
 #include "report.h"
 #include "stub.h"
 #include "msr.h"
@@ -16,7 +17,8 @@ void stub_main(u32 magic, const struct multiboot_info *mbi);
 
 /*
  * Where the text screen is: the loader's framebuffer info when it gives one
- * (EGA text only; a graphics framebuffer means no text mode, e.g. UEFI);
+ * (EGA text only; a graphics framebuffer means no text mode, e.g. UEFI, and
+ * framebuffer_init takes it);
  * otherwise assume a legacy BIOS machine with VGA text at 0xB8000.
  */
 static u32 text_screen(u32 magic, const struct multiboot_info *mbi)
@@ -72,6 +74,8 @@ void stub_main(u32 magic, const struct multiboot_info *mbi)
 		config_parse(&cfg, (const char *)mbi->cmdline, "multiboot");
 	serial_init(cfg.serial_port);
 	screen_init(cfg.screen ? text_screen(magic, mbi) : 0);
+	if (cfg.screen && magic == MULTIBOOT_BOOTLOADER_MAGIC)
+		framebuffer_init(mbi); /* an RGB framebuffer (UEFI) instead of text mode */
 
 	report_begin();
 	rec_boot(magic, mbi, &cfg);

@@ -1,9 +1,11 @@
 /*
  * Mirror of the report on the VGA text screen (80x25, light grey on black),
  * scrolling. Disabled when the loader says the display is not in text mode
- * (UEFI machines have no VGA text buffer).
+ * (UEFI machines have no VGA text buffer); the report then goes to the
+ * loader's RGB framebuffer when there is one (framebuffer.c).
  */
 #include "console.h"
+#include "framebuffer.h"
 
 #define COLS 80
 #define ROWS 25
@@ -33,6 +35,7 @@ static void scroll(void)
 
 void screen_putc(char c)
 {
+	framebuffer_putc(c);
 	if (!text)
 		return;
 	if (c == '\n') {

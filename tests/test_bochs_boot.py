@@ -110,3 +110,21 @@ def test_every_cpu_model(stub_iso):
     assert not failures, "\n".join(failures)
     assert any(r.verdict is Verdict.VMX_READY for r in results.values())
     assert any(r.verdict is Verdict.NO_VMX for r in results.values())
+
+
+def test_capabilities_decoded_from_a_real_boot(stub_iso):
+    """The decoded capabilities agree with the raw allowed-1 bits the stub's `controls` records carry."""
+    _, result = boot(stub_iso, "corei7_skylake_x" if "corei7_skylake_x" in list_cpu_models() else DEFAULT_MODEL)
+    doc = to_json(result)
+    caps = doc["capabilities"]
+    secondary = result.parsed.first("controls", name="secondary-processor-based")
+    pin = result.parsed.first("controls", name="pin-based")
+    allowed2 = secondary.int("allowed1") if secondary else 0
+    assert caps["ept"] == bool(allowed2 & (1 << 1))
+    assert caps["vpid"] == bool(allowed2 & (1 << 5))
+    assert caps["unrestricted_guest"] == bool(allowed2 & (1 << 7))
+    assert caps["vmcs_shadowing"] == bool(allowed2 & (1 << 14))
+    assert caps["preemption_timer"] == bool(pin.int("allowed1") & (1 << 6))
+    assert caps["posted_interrupts"] == bool(pin.int("allowed1") & (1 << 7))
+    assert isinstance(caps["ept_1g_pages"], bool)
+    assert doc["advice"] and isinstance(doc["advice"][0], str)

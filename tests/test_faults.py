@@ -183,7 +183,7 @@ def test_qemu_killed_mid_run(stub_elf, tmp_path):
     assert result.verdict is Verdict.NO_VERDICT and "crashed" in result.reason
     assert b"#BOOTGEN begin" in outcome.serial  # the partial log is kept
     assert not seen_tcp, f"TCP ports opened during the run: {seen_tcp}"
-    assert set(Path(tempfile.gettempdir()).glob("bootgen-qemu-*")) == before_dirs
+    assert set(Path(tempfile.gettempdir()).glob("bootgen-qemu-*")) <= before_dirs
     assert not _pids_running(str(elf))
 
 

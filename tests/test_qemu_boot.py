@@ -109,7 +109,7 @@ def test_no_process_or_tempdir_left(stub_elf):
     before = set(Path(tempfile.gettempdir()).glob("bootgen-qemu-*"))
     boot(stub_elf, append="inject=hang", timeout_s=1)
     boot(stub_elf)
-    assert set(Path(tempfile.gettempdir()).glob("bootgen-qemu-*")) == before
+    assert set(Path(tempfile.gettempdir()).glob("bootgen-qemu-*")) <= before  # none of ours is left
     ps = subprocess.run(["pgrep", "-f", str(stub_elf)], capture_output=True, text=True)
     assert ps.stdout.strip() == ""
 

@@ -35,8 +35,8 @@ def test_iso_boots_to_a_verdict(stub_iso, firmware, media):
     boot = result.parsed.first("boot")
     assert boot.get("loader", "").startswith("GRUB")
     if firmware == "ovmf":
-        # No VGA text mode under UEFI: GRUB hands over a graphics framebuffer and the stub leaves the screen alone.
-        assert boot.int("framebuffer_type") != 2
+        # No VGA text mode under UEFI: GRUB hands over an RGB framebuffer, which the stub draws into (test_screen.py).
+        assert boot.int("framebuffer_type") == 1
 
 
 def test_cmdline_baked_into_the_iso(stub_elf, tmp_path):

@@ -25,7 +25,12 @@ struct multiboot_info {
 	u64 framebuffer_addr;
 	u32 framebuffer_pitch, framebuffer_width, framebuffer_height;
 	u8 framebuffer_bpp, framebuffer_type;
-	/* color_info for framebuffer_type 1 (RGB): bit position and size of each channel */
+	/*
+	 * color_info for framebuffer_type 1 (RGB): bit position and size of each
+	 * channel. The specification's table puts it at offset 110; GRUB (and the
+	 * multiboot.h in the specification) aligns it to 112, measured with GRUB 2.06.
+	 */
+	u16 framebuffer_color_info_padding;
 	u8 framebuffer_red_field_position, framebuffer_red_mask_size;
 	u8 framebuffer_green_field_position, framebuffer_green_mask_size;
 	u8 framebuffer_blue_field_position, framebuffer_blue_mask_size;

@@ -1,0 +1,158 @@
+"""bootgen doctor: each check against a fake host (a temporary root and fake probes), and the real CLI."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+from bootgen import doctor, grub
+from bootgen.doctor import Host, Status, run_checks
+from conftest import run_cli
+
+TOOLS = ("gcc", "ld", "grub-mkimage", "qemu-system-x86_64")
+
+
+def _touch(path: Path, text: str = "") -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
+
+
+def make_root(root: Path, *, cpu_flags: str = "fpu vmx sse2", nested: str | None = "Y",
+              kvm: bool = True, ovmf: bool = True) -> Path:
+    """A file-system root that has everything bootgen needs (then tests take pieces away)."""
+    for platform in (grub.BIOS, grub.EFI):
+        directory = root / "usr/lib/grub" / platform.name
+        for name in ["kernel.img", "moddep.lst", *(f"{m}.mod" for m in platform.modules),
+                     "cdboot.img", "diskboot.img", "boot_hybrid.img"]:
+            _touch(directory / name)
+    if ovmf:
+        _touch(root / "usr/share/OVMF/OVMF_CODE_4M.fd")
+        _touch(root / "usr/share/OVMF/OVMF_VARS_4M.fd")
+    if kvm:
+        _touch(root / "dev/kvm")
+    _touch(root / "proc/cpuinfo", f"processor\t: 0\nflags\t\t: {cpu_flags}\n")
+    if nested is not None:
+        module = "kvm_intel" if "vmx" in cpu_flags.split() else "kvm_amd"
+        _touch(root / f"sys/module/{module}/parameters/nested", nested + "\n")
+    return root
+
+
+def make_host(root: Path, *, tools: tuple[str, ...] = TOOLS, access: bool = True, modules: bool = True,
+              bochs: str | None = None, bochs_models: tuple[str, ...] = ("pentium", "corei7_skylake_x")) -> Host:
+    return Host(
+        root=root,
+        which=lambda name: f"/usr/bin/{name}" if name in tools else None,
+        access=lambda path, mode: access,
+        can_import=lambda module: modules,
+        bochs_unavailable=lambda: bochs,
+        bochs_models=lambda: list(bochs_models),
+    )
+
+
+def by_name(checks: list[doctor.Check]) -> dict[str, doctor.Check]:
+    return {c.name: c for c in checks}
+
+
+def test_complete_host_passes(tmp_path):
+    checks = run_checks(make_host(make_root(tmp_path)))
+    assert all(c.status is Status.PASS for c in checks), [c for c in checks if c.status is not Status.PASS]
+    assert doctor.exit_status(checks) == 0
+    names = [c.name for c in checks]
+    assert names == ["gcc", "ld", "grub-mkimage", "grub-i386-pc", "grub-x86_64-efi", "qemu", "ovmf", "bochs",
+                     "bochs-vtx", "kvm", "host-cpu", "kvm-nested", "python-lief", "python-pycdlib",
+                     "python-qemu.qmp"]
+
+
+@pytest.mark.parametrize("tool, check", [("gcc", "gcc"), ("ld", "ld"), ("grub-mkimage", "grub-mkimage"),
+                                         ("qemu-system-x86_64", "qemu")])
+def test_missing_required_tool_fails(tmp_path, tool, check):
+    checks = run_checks(make_host(make_root(tmp_path), tools=tuple(t for t in TOOLS if t != tool)))
+    found = by_name(checks)[check]
+    assert found.status is Status.FAIL and found.hint.startswith("apt-get install")
+    assert doctor.exit_status(checks) == 1
+
+
+def test_missing_grub_module_fails_with_its_package(tmp_path):
+    root = make_root(tmp_path)
+    (root / "usr/lib/grub/x86_64-efi/efi_gop.mod").unlink()
+    checks = by_name(run_checks(make_host(root)))
+    assert checks["grub-i386-pc"].status is Status.PASS
+    efi = checks["grub-x86_64-efi"]
+    assert efi.status is Status.FAIL and "efi_gop.mod" in efi.message and efi.hint == "apt-get install grub-efi-amd64-bin"
+
+
+def test_missing_ovmf_only_warns(tmp_path):
+    checks = run_checks(make_host(make_root(tmp_path, ovmf=False)))
+    assert by_name(checks)["ovmf"].status is Status.WARN
+    assert doctor.exit_status(checks) == 0
+
+
+def test_bochs_missing_or_without_vtx_warns(tmp_path):
+    root = make_root(tmp_path)
+    checks = by_name(run_checks(make_host(root, bochs="bochs not found; install the Debian packages bochs")))
+    assert checks["bochs"].status is Status.WARN and "bochs not found" in checks["bochs"].message
+    assert "bochs-vtx" not in checks
+    checks = by_name(run_checks(make_host(root, bochs_models=("pentium", "ryzen"))))
+    assert checks["bochs-vtx"].status is Status.WARN
+
+
+def test_kvm_absent_or_inaccessible(tmp_path):
+    checks = by_name(run_checks(make_host(make_root(tmp_path / "a", kvm=False))))
+    assert checks["kvm"].status is Status.WARN and "does not exist" in checks["kvm"].message
+    checks = run_checks(make_host(make_root(tmp_path / "b"), access=False))
+    kvm = by_name(checks)["kvm"]
+    assert kvm.status is Status.WARN and "'kvm' group" in kvm.hint
+    assert doctor.exit_status(checks) == 0
+
+
+def test_nested_parameter(tmp_path):
+    off = by_name(run_checks(make_host(make_root(tmp_path / "off", nested="N"))))["kvm-nested"]
+    assert off.status is Status.WARN and "modprobe -r kvm_intel; modprobe kvm_intel nested=1" in off.hint
+    unloaded = by_name(run_checks(make_host(make_root(tmp_path / "none", nested=None))))["kvm-nested"]
+    assert unloaded.status is Status.WARN and "not loaded" in unloaded.message
+    amd = by_name(run_checks(make_host(make_root(tmp_path / "amd", cpu_flags="fpu svm", nested="1"))))
+    assert amd["host-cpu"].status is Status.INFO and amd["kvm-nested"].status is Status.PASS
+    assert "kvm_amd" in amd["kvm-nested"].message
+
+
+def test_host_without_virtualization_flags(tmp_path):
+    checks = by_name(run_checks(make_host(make_root(tmp_path, cpu_flags="fpu sse2 hypervisor", nested=None))))
+    assert checks["host-cpu"].status is Status.WARN and "virtual machine" in checks["host-cpu"].message
+    assert checks["kvm-nested"].status is Status.INFO
+
+
+def test_missing_python_modules_fail(tmp_path):
+    checks = run_checks(make_host(make_root(tmp_path), modules=False))
+    python = [c for c in checks if c.name.startswith("python-")]
+    assert len(python) == 3 and all(c.status is Status.FAIL for c in python)
+    assert doctor.exit_status(checks) == 1
+
+
+def test_text_and_json(tmp_path):
+    checks = run_checks(make_host(make_root(tmp_path, ovmf=False), tools=("ld",)))
+    text = doctor.to_text(checks)
+    assert "\033[" not in text
+    assert "FAIL  gcc" in text and "hint: apt-get install gcc" in text and "WARN  ovmf" in text
+    assert text.splitlines()[-1].startswith(f"{len(checks)} checks: 3 failed, 1 warnings")
+    assert "\033[31mFAIL" in doctor.to_text(checks, color=True)
+    doc = doctor.to_json(checks)
+    assert doc["ok"] is False and doc["schema"] == "bootgen-doctor"
+    assert {c["status"] for c in doc["checks"]} == {"PASS", "WARN", "FAIL"}
+
+
+def test_default_host_reads_the_real_machine():
+    host = Host()
+    assert host.path("/dev/kvm") == Path("/dev/kvm")
+    assert host.access is os.access
+
+
+def test_cli_doctor():
+    proc = run_cli("doctor", "--json")
+    doc = json.loads(proc.stdout)
+    assert proc.returncode == (0 if doc["ok"] else 1)
+    assert {c["name"] for c in doc["checks"]} >= {"gcc", "qemu", "kvm", "python-lief"}
+    proc = run_cli("doctor")
+    assert proc.stdout.splitlines()[-1].endswith("warnings") and "\033[" not in proc.stdout
