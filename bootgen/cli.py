@@ -188,7 +188,6 @@ def _emit(result, args: argparse.Namespace, extra: dict | None = None) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from .result import evaluate
     if args.keep_log is not None:
         _writable_output(args.keep_log)
     if args.junit is not None:
@@ -202,6 +201,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         outcome, extra = _run_qemu(args)
     else:
         outcome, extra = _run_bochs(args)
+    from .result import evaluate  # usually imported already, while the guest ran
     from .verdicts import exit_status
     result = evaluate(outcome.serial, outcome)
     if args.keep_log is not None:  # saved before printing: a closed stdout must not lose the log
@@ -238,9 +238,15 @@ def _run_qemu(args: argparse.Namespace):
     if media == "kernel" and image.is_file():
         from . import elf
         elf.inspect_stub_cached(image, cache_dir())  # a corrupt ELF: one clear line, before QEMU starts
-    outcome = run_qemu(config)
+    outcome = run_qemu(config, while_guest_runs=_import_result_modules)
     return outcome, {"accel": config.accel, "cpu": config.cpu_model, "firmware": config.firmware,
                      "media": config.media, "image": str(image)}
+
+
+def _import_result_modules() -> None:
+    """Start-up work that can overlap the guest's run instead of following it."""
+    import importlib
+    importlib.import_module("bootgen.result")
 
 
 def _run_bochs(args: argparse.Namespace):

@@ -9,10 +9,31 @@
 
 #define COLS 80
 #define ROWS 25
+#define KEEP_ROWS 12 /* rows kept on a jump scroll */
 #define ATTR 0x0700
 
+/*
+ * Video memory is slow to touch under emulators (every access is a device
+ * access), so a copy of the screen lives in RAM, the screen is only ever
+ * written, and scrolling jumps by half a screen instead of line by line.
+ */
 static volatile u16 *text;
+static u16 shadow[ROWS][COLS];
 static u32 row, col;
+
+static void clear_rows(u32 from)
+{
+	for (u32 r = from; r < ROWS; r++)
+		for (u32 c = 0; c < COLS; c++)
+			shadow[r][c] = ATTR | ' ';
+}
+
+static void redraw(void)
+{
+	for (u32 r = 0; r < ROWS; r++)
+		for (u32 c = 0; c < COLS; c++)
+			text[r * COLS + c] = shadow[r][c];
+}
 
 void screen_init(u32 text_buffer)
 {
@@ -20,17 +41,21 @@ void screen_init(u32 text_buffer)
 	row = col = 0;
 	if (!text)
 		return;
-	for (u32 i = 0; i < COLS * ROWS; i++)
-		text[i] = ATTR | ' ';
+	clear_rows(0);
+	redraw();
 }
 
-static void scroll(void)
+static void next_line(void)
 {
-	for (u32 i = 0; i < COLS * (ROWS - 1); i++)
-		text[i] = text[i + COLS];
-	for (u32 i = COLS * (ROWS - 1); i < COLS * ROWS; i++)
-		text[i] = ATTR | ' ';
-	row = ROWS - 1;
+	col = 0;
+	if (++row < ROWS)
+		return;
+	for (u32 r = 0; r < KEEP_ROWS; r++)
+		for (u32 c = 0; c < COLS; c++)
+			shadow[r][c] = shadow[ROWS - KEEP_ROWS + r][c];
+	clear_rows(KEEP_ROWS);
+	redraw();
+	row = KEEP_ROWS;
 }
 
 void screen_putc(char c)
@@ -39,15 +64,11 @@ void screen_putc(char c)
 	if (!text)
 		return;
 	if (c == '\n') {
-		col = 0;
-		if (++row == ROWS)
-			scroll();
+		next_line();
 		return;
 	}
-	if (col == COLS) {
-		col = 0;
-		if (++row == ROWS)
-			scroll();
-	}
+	if (col == COLS)
+		next_line();
+	shadow[row][col] = ATTR | (u8)c;
 	text[row * COLS + col++] = ATTR | (u8)c;
 }

@@ -20,6 +20,7 @@ import socket
 import subprocess
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -129,8 +130,12 @@ def qemu_command(config: QemuConfig, qmp_socket: Path, serial_socket: Path, work
     return cmd
 
 
-def run_qemu(config: QemuConfig) -> RunOutcome:
-    """Boot once. QEMU is started (paused) before the slow imports, which then overlap its start-up."""
+def run_qemu(config: QemuConfig, while_guest_runs: Callable[[], object] | None = None) -> RunOutcome:
+    """Boot once. QEMU is started (paused) before the slow imports, which then overlap its start-up.
+
+    ``while_guest_runs`` is called once the guest has been started, for work (such as
+    imports) that the caller would otherwise do after the run.
+    """
     validate(config)
     started = time.monotonic()
     workdir = Path(tempfile.mkdtemp(prefix="bootgen-qemu-"))  # mode 0700
@@ -151,7 +156,8 @@ def run_qemu(config: QemuConfig) -> RunOutcome:
                 raise ToolMissing(f"cannot start {config.qemu}: {exc.strerror}") from None
         import asyncio  # slow to import: QEMU is already starting meanwhile
 
-        return asyncio.run(_drive(config, proc, serial_listener, qmp_socket, stderr_path, cmd, started))
+        return asyncio.run(_drive(config, proc, serial_listener, qmp_socket, stderr_path, cmd, started,
+                                  while_guest_runs))
     finally:
         if proc is not None and proc.poll() is None:
             with contextlib.suppress(ProcessLookupError):
@@ -203,7 +209,8 @@ async def _connect_qmp(qmp, path: Path, exited, deadline: float) -> bool:
 
 
 async def _drive(config: QemuConfig, proc: subprocess.Popen, serial_listener: socket.socket, qmp_socket: Path,
-                 stderr_path: Path, cmd: list[str], started: float) -> RunOutcome:
+                 stderr_path: Path, cmd: list[str], started: float,
+                 while_guest_runs: Callable[[], object] | None) -> RunOutcome:
     import asyncio
 
     from qemu.qmp import EventListener, QMPClient
@@ -236,6 +243,8 @@ async def _drive(config: QemuConfig, proc: subprocess.Popen, serial_listener: so
                               time.monotonic() - started, cmd)
 
         await qmp.execute("cont")
+        if while_guest_runs is not None:
+            while_guest_runs()
         shutdown = asyncio.ensure_future(_next_stop_or_shutdown(listener))
         remaining = max(config.timeout_s - (time.monotonic() - started), 0.1)
         await asyncio.wait({exited, shutdown}, timeout=remaining, return_when=asyncio.FIRST_COMPLETED)
