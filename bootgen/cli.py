@@ -7,7 +7,6 @@ or build failure); a run's status says what the verdict was (see verdicts.ExitSt
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 from pathlib import Path
@@ -181,6 +180,7 @@ def _emit(result, args: argparse.Namespace, extra: dict | None = None) -> int:
         from .junit import write_junit
         write_junit(args.junit, result, args.expect, advise(result))
     if args.json:
+        import json
         print(json.dumps(to_json(result, extra), indent=2, sort_keys=False))
     else:
         print(to_text(result, color=use_color()))
@@ -287,6 +287,7 @@ def cmd_doctor(args: argparse.Namespace) -> int:
     from .doctor import exit_status, run_checks, to_json, to_text
     checks = run_checks()
     if args.json:
+        import json
         print(json.dumps(to_json(checks), indent=2))
     else:
         print(to_text(checks, color=use_color()))

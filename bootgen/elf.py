@@ -13,6 +13,7 @@ import hashlib
 import json
 import os
 import struct
+import warnings
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -55,12 +56,16 @@ def inspect_stub(path: Path) -> StubLayout:
         data = Path(path).read_bytes()
     except OSError as exc:
         raise UsageError(f"cannot read {path}: {exc.strerror}") from None
-    binary = lief.ELF.parse(list(data)) if data[:4] == b"\x7fELF" else None
-    if binary is None:
+    if data[:4] != b"\x7fELF" or len(data) < 52:
         raise BuildError(f"{path} is not an ELF file")
-    if binary.header.identity_class != lief.ELF.Header.CLASS.ELF32 or \
-            binary.header.machine_type != lief.ELF.ARCH.I386:
+    # e_ident[EI_CLASS] = 1 (ELF32), e_machine = 3 (EM_386): checked before lief sees odd values.
+    if data[4] != 1 or struct.unpack_from("<H", data, 18)[0] != 3:
         raise BuildError(f"{path} is not a 32-bit x86 ELF (multiboot loaders need ELF32 i386)")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # lief warns about malformed fields; our message says it once
+        binary = lief.ELF.parse(list(data))
+    if binary is None:
+        raise BuildError(f"{path} is not a valid ELF file")
 
     header = find_multiboot_header(data)
     if header is None:

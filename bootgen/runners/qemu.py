@@ -18,7 +18,6 @@ import shutil
 import signal
 import socket
 import subprocess
-import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -138,7 +137,7 @@ def run_qemu(config: QemuConfig, while_guest_runs: Callable[[], object] | None =
     """
     validate(config)
     started = time.monotonic()
-    workdir = Path(tempfile.mkdtemp(prefix="bootgen-qemu-"))  # mode 0700
+    workdir = _private_dir("bootgen-qemu-")
     qmp_socket, serial_socket = workdir / "qmp.sock", workdir / "serial.sock"
     stderr_path = workdir / "qemu.stderr"
     serial_listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
@@ -166,6 +165,19 @@ def run_qemu(config: QemuConfig, while_guest_runs: Callable[[], object] | None =
                 proc.wait(5.0)
         serial_listener.close()
         shutil.rmtree(workdir, ignore_errors=True)
+
+
+def _private_dir(prefix: str) -> Path:
+    """A new 0700 directory under $TMPDIR (tempfile.mkdtemp's contract, without its import cost)."""
+    base = Path(os.environ.get("TMPDIR") or "/tmp")
+    for _ in range(100):
+        path = base / f"{prefix}{os.urandom(6).hex()}"
+        try:
+            path.mkdir(mode=0o700)
+            return path
+        except FileExistsError:
+            continue
+    raise FileExistsError(f"no free temporary directory name under {base}")
 
 
 def _exit_future(loop, proc: subprocess.Popen):
