@@ -72,21 +72,17 @@ def _writable_output(path: Path) -> Path:
     return path
 
 
-def _output_path(text: str) -> Path:
-    return Path(text)
-
-
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="bootgen", description="Build and boot a bare-metal VT-x readiness probe.")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     b = sub.add_parser("build", help="compile and link the stub (default build/stub.elf)")
-    b.add_argument("-o", "--output", type=_output_path, default=DEFAULT_ELF)
+    b.add_argument("-o", "--output", type=Path, default=DEFAULT_ELF)
     b.add_argument("--append", default="", metavar="ARGS",
                    help="default stub command line embedded in the image, e.g. 'serial=0x2f8'")
 
     i = sub.add_parser("iso", help="build a BIOS+UEFI bootable ISO (default build/bootgen.iso)")
-    i.add_argument("-o", "--output", type=_output_path, default=DEFAULT_ISO)
+    i.add_argument("-o", "--output", type=Path, default=DEFAULT_ISO)
     i.add_argument("--image", type=Path, help="stub ELF to package (default: build it)")
     i.add_argument("--append", default="", metavar="ARGS", help="stub command line baked into the ISO")
 
@@ -110,14 +106,14 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--expect", type=_verdict, metavar="VERDICT",
                    help="exit 0 only if this verdict is reached")
     r.add_argument("--json", action="store_true", help="print the result as JSON")
-    r.add_argument("--keep-log", type=_output_path, metavar="PATH", help="save the serial log here")
-    r.add_argument("--junit", type=_output_path, metavar="PATH", help="write a JUnit XML report here")
+    r.add_argument("--keep-log", type=Path, metavar="PATH", help="save the serial log here")
+    r.add_argument("--junit", type=Path, metavar="PATH", help="write a JUnit XML report here")
 
     rep = sub.add_parser("report", help="decode a serial log captured elsewhere")
     rep.add_argument("log", type=Path)
     rep.add_argument("--expect", type=_verdict, metavar="VERDICT")
     rep.add_argument("--json", action="store_true")
-    rep.add_argument("--junit", type=_output_path, metavar="PATH", help="write a JUnit XML report here")
+    rep.add_argument("--junit", type=Path, metavar="PATH", help="write a JUnit XML report here")
 
     doc = sub.add_parser("doctor", help="check that this host has what bootgen needs")
     doc.add_argument("--json", action="store_true", help="print the checks as JSON")
@@ -143,9 +139,17 @@ def _build_default_elf(append: str = "") -> Path:
                                   cache=cache_dir())).path
 
 
+def _output_file(path: Path) -> Path:
+    """An output path: the default build folder is created; any other folder must exist and be writable."""
+    if path.parent == DEFAULT_BUILD_DIR:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        return path
+    return _writable_output(path)
+
+
 def cmd_build(args: argparse.Namespace) -> int:
     from .build import BuildConfig, build_stub
-    output = _writable_output(args.output) if args.output.parent != DEFAULT_BUILD_DIR else args.output
+    output = _output_file(args.output)
     result = build_stub(BuildConfig(output=output, cmdline=args.append, cache=cache_dir()))
     layout = result.layout
     print(f"{result.path}: {layout.loaded_bytes} bytes loaded, {layout.memory_bytes} bytes in memory, "
@@ -155,8 +159,7 @@ def cmd_build(args: argparse.Namespace) -> int:
 
 def cmd_iso(args: argparse.Namespace) -> int:
     from .iso import IsoConfig, build_iso
-    output = _writable_output(args.output) if args.output.parent != DEFAULT_BUILD_DIR else args.output
-    output.parent.mkdir(parents=True, exist_ok=True)
+    output = _output_file(args.output)
     elf = args.image if args.image else _build_default_elf()
     if not elf.is_file():
         raise UsageError(f"image not found: {elf}")

@@ -79,9 +79,8 @@ static void apply_option(struct stub_config *cfg, const char *w, size_t len)
 	}
 }
 
-void config_parse(struct stub_config *cfg, const char *cmdline, const char *source)
+void config_parse(struct stub_config *cfg, const char *cmdline)
 {
-	(void)source;
 	if (!cmdline)
 		return;
 	const char *p = cmdline;

@@ -69,9 +69,9 @@ void stub_main(u32 magic, const struct multiboot_info *mbi)
 	struct stub_config cfg = { .serial_port = 0x3f8, .screen = 1, .inject = INJECT_NONE, .inject_name = "none" };
 
 	descriptors_init();
-	config_parse(&cfg, embedded_cmdline, "embedded");
+	config_parse(&cfg, embedded_cmdline);
 	if (magic == MULTIBOOT_BOOTLOADER_MAGIC && (mbi->flags & MBI_FLAG_CMDLINE))
-		config_parse(&cfg, (const char *)mbi->cmdline, "multiboot");
+		config_parse(&cfg, (const char *)mbi->cmdline);
 	serial_init(cfg.serial_port);
 	screen_init(cfg.screen ? text_screen(magic, mbi) : 0);
 	if (cfg.screen && magic == MULTIBOOT_BOOTLOADER_MAGIC)

@@ -72,7 +72,7 @@ struct stub_config {
 	int vmxon_only;       /* mode=vmxon: stop after VMXON/VMXOFF (part 1 only) */
 };
 
-void config_parse(struct stub_config *cfg, const char *cmdline, const char *source);
+void config_parse(struct stub_config *cfg, const char *cmdline); /* later calls override earlier ones */
 extern char embedded_cmdline[]; /* .bootgen.cmdline, patched by the host */
 
 int paging_enable(void); /* the exception vector, PAGING_NO_PAE, or -1 when paging is on */
