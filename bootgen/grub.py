@@ -8,9 +8,7 @@ is therefore no menu and no timeout.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
-import os
 import re
 import shutil
 import subprocess
@@ -19,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bootgen.errors import BuildError, ToolMissing, UsageError
+from bootgen.paths import write_atomically
 
 MKIMAGE = "grub-mkimage"
 DEBIAN_MODULE_ROOT = "/usr/lib/grub/<platform>"   # grub-mkimage's default on Debian
@@ -181,20 +180,11 @@ def _cache_key(grub: Grub, platform: Platform, directory: Path, config: str) -> 
 
 def _store(path: Path, data: bytes) -> None:
     """Write a cache entry atomically (concurrent builds may share the cache)."""
-    tmp: str | None = None
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        os.replace(tmp, path)
-        tmp = None
     except OSError as exc:
-        raise BuildError(f"cannot write GRUB image cache {path.parent}: {exc.strerror or exc}") from exc
-    finally:
-        if tmp is not None:
-            with contextlib.suppress(OSError):
-                os.unlink(tmp)
+        raise BuildError(f"cannot create the GRUB image cache {path.parent}: {exc.strerror or exc}") from None
+    write_atomically(path, data)
 
 
 def _run(argv: list[str], what: str) -> str:

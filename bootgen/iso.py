@@ -13,7 +13,6 @@ from __future__ import annotations
 import contextlib
 import io
 import os
-import tempfile
 import threading
 import time
 import types
@@ -29,6 +28,7 @@ from pycdlib.pycdlibexception import PyCdlibException
 
 from bootgen import fat, grub, hybrid
 from bootgen.errors import BuildError, UsageError
+from bootgen.paths import write_atomically
 
 STUB_PATH = "/boot/stub.elf"          # same path on the ISO and in the ESP
 # Dates when neither the caller nor SOURCE_DATE_EPOCH sets one: 1980-01-01T00:00:00Z, the
@@ -69,7 +69,7 @@ def build_iso(config: IsoConfig) -> IsoResult:
     esp = fat.make_fat_image({"EFI/BOOT/BOOTX64.EFI": efi_app, STUB_PATH.lstrip("/"): elf},
                              fat.FatOptions(epoch=epoch))
     image = assemble(elf, core, esp, mbr_code, epoch)
-    _write_atomically(config.output, image)
+    write_atomically(config.output, image)
     return IsoResult(config.output, len(image))
 
 
@@ -192,23 +192,3 @@ def _read_elf(path: Path) -> bytes:
     if data[:4] != b"\x7fELF":
         raise UsageError(f"{path} is not an ELF file")
     return data
-
-
-def _write_atomically(path: Path, data: bytes) -> None:
-    directory = path.parent if str(path.parent) else Path(".")
-    tmp_name = None
-    try:
-        fd, tmp_name = tempfile.mkstemp(dir=directory, prefix=f".{path.name}.", suffix=".tmp")
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.chmod(tmp_name, 0o644)
-        os.replace(tmp_name, path)
-        tmp_name = None
-    except OSError as exc:
-        raise BuildError(f"cannot write {path}: {exc.strerror or exc}") from exc
-    finally:
-        if tmp_name is not None:
-            with contextlib.suppress(OSError):
-                os.unlink(tmp_name)

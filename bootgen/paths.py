@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+import tempfile
 from pathlib import Path
 
-from .errors import BuildError
+from .errors import BootgenError, BuildError
 
 DEFAULT_BUILD_DIR = Path("build")
 DEFAULT_ELF = DEFAULT_BUILD_DIR / "stub.elf"
@@ -25,14 +27,28 @@ def source_root() -> Path:
 
 
 def write_atomically(path: Path, data: bytes) -> None:
-    """Write a whole file or nothing: a temporary file in the same folder, then rename."""
+    """Write a whole file or nothing: a temporary file in the same folder, synced, then renamed.
+
+    Earlier contents stay intact if anything fails; concurrent writers never see a partial file.
+    """
     path = Path(path)
-    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
+    directory = path.parent if str(path.parent) else Path(".")
+    tmp_name = None
     try:
-        tmp.write_bytes(data)
-        os.replace(tmp, path)
+        fd, tmp_name = tempfile.mkstemp(dir=directory, prefix=f".{path.name}.", suffix=".tmp")
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.chmod(tmp_name, 0o644)
+        os.replace(tmp_name, path)
+        tmp_name = None
+    except OSError as exc:
+        raise BootgenError(f"cannot write {path}: {exc.strerror or exc}") from None
     finally:
-        tmp.unlink(missing_ok=True)
+        if tmp_name is not None:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp_name)
 
 
 def cache_dir() -> Path:

@@ -91,28 +91,19 @@ int wrmsr_safe(u32 index, u64 value)
 	return fault_catch.vector;
 }
 
-int write_cr0_safe(u32 value)
-{
-	fault_catch_reset();
-	__asm__ volatile("movl $1f, %[resume]\n\t"
-			 "mov %[value], %%cr0\n"
-			 "1:\n\t"
-			 "movl $0, %[resume]"
-			 : [resume] "=m"(fault_catch.resume_eip)
-			 : [value] "r"(value)
-			 : "memory");
-	return fault_catch.vector;
-}
-
-int write_cr4_safe(u32 value)
-{
-	fault_catch_reset();
-	__asm__ volatile("movl $1f, %[resume]\n\t"
-			 "mov %[value], %%cr4\n"
-			 "1:\n\t"
-			 "movl $0, %[resume]"
-			 : [resume] "=m"(fault_catch.resume_eip)
-			 : [value] "r"(value)
-			 : "memory");
-	return fault_catch.vector;
-}
+/* MOV to CR0/CR4 raises #GP for a value the CPU refuses (SDM Vol. 2B, MOV-Control Registers). */
+#define DEFINE_WRITE_CR_SAFE(n)                                                         \
+	int write_cr##n##_safe(u32 value)                                               \
+	{                                                                               \
+		fault_catch_reset();                                                    \
+		__asm__ volatile("movl $1f, %[resume]\n\t"                              \
+				 "mov %[value], %%cr" #n "\n"                            \
+				 "1:\n\t"                                                \
+				 "movl $0, %[resume]"                                     \
+				 : [resume] "=m"(fault_catch.resume_eip)                  \
+				 : [value] "r"(value)                                     \
+				 : "memory");                                             \
+		return fault_catch.vector;                                              \
+	}
+DEFINE_WRITE_CR_SAFE(0)
+DEFINE_WRITE_CR_SAFE(4)

@@ -15,28 +15,14 @@
 /* The VMXON region (SDM Vol. 3C, 25.11.5): 4 KiB aligned, in its own section for the host's layout check. */
 static u8 vmxon_region[4096] __attribute__((section(".bss.vmx"), aligned(4096)));
 
-static void rec_outcome(const char *insn, const struct vmx_outcome *o)
-{
-	rec_start("vmx");
-	rec_str("insn", insn);
-	rec_str("outcome", vmx_outcome_name(o));
-	rec_dec("cf", (u32)vmx_outcome_cf(o));
-	rec_dec("zf", (u32)vmx_outcome_zf(o));
-	if (o->vector >= 0) {
-		rec_dec("vector", (u32)o->vector);
-		rec_hex32("error_code", o->error_code);
-	}
-	if (vmx_outcome_zf(o) && !vmx_outcome_cf(o))
-		rec_dec("insn_error", o->insn_error);
-	rec_hex32("eflags", o->eflags);
-	rec_finish();
-}
-
-static void verdict_vmx_failure(const char *insn, const struct vmx_outcome *o)
+/* "verdict name=vmxon-failed" with the failing instruction's outcome; attempt 2 = a second VMXON. */
+static void verdict_vmx_failure(const char *insn, u32 attempt, const struct vmx_outcome *o)
 {
 	rec_start("verdict");
 	rec_str("name", VERDICT_VMXON_FAILED);
 	rec_str("insn", insn);
+	if (attempt > 1)
+		rec_dec("attempt", attempt);
 	rec_str("outcome", vmx_outcome_name(o));
 	rec_dec("cf", (u32)vmx_outcome_cf(o));
 	rec_dec("zf", (u32)vmx_outcome_zf(o));
@@ -44,7 +30,8 @@ static void verdict_vmx_failure(const char *insn, const struct vmx_outcome *o)
 		rec_dec("vector", (u32)o->vector);
 	if (vmx_outcome_zf(o) && !vmx_outcome_cf(o))
 		rec_dec("insn_error", o->insn_error);
-	rec_text(o->vector >= 0 ? "the instruction raised an exception" : "the instruction reported VMfail");
+	rec_text(attempt > 1 ? "a second VMXON in VMX operation failed"
+	       : o->vector >= 0 ? "the instruction raised an exception" : "the instruction reported VMfail");
 	rec_finish();
 }
 
@@ -99,23 +86,6 @@ static int failed(const struct vmx_outcome *o)
 	return o->vector >= 0 || vmx_outcome_cf(o) || vmx_outcome_zf(o);
 }
 
-static void verdict_second_vmxon(const struct vmx_outcome *o)
-{
-	rec_start("verdict");
-	rec_str("name", VERDICT_VMXON_FAILED);
-	rec_str("insn", "vmxon");
-	rec_dec("attempt", 2);
-	rec_str("outcome", vmx_outcome_name(o));
-	rec_dec("cf", (u32)vmx_outcome_cf(o));
-	rec_dec("zf", (u32)vmx_outcome_zf(o));
-	if (o->vector >= 0)
-		rec_dec("vector", (u32)o->vector);
-	if (vmx_outcome_zf(o) && !vmx_outcome_cf(o))
-		rec_dec("insn_error", o->insn_error);
-	rec_text("a second VMXON in VMX operation failed");
-	rec_finish();
-}
-
 /*
  * inject=lock-disabled: lock IA32_FEATURE_CONTROL with VMX disabled, as a
  * firmware that disables VT-x does, then try VMXON anyway: #GP (SDM Vol. 3C,
@@ -128,7 +98,7 @@ static void vmxon_despite_disabled(struct vmx_facts *facts)
 	u32 region = prepare_vmxon_region(facts);
 	write_cr4(read_cr4() | CR4_VMXE);
 	struct vmx_outcome on = vmxon_safe(region);
-	rec_outcome("vmxon", &on);
+	rec_vmx_outcome("vmxon", &on);
 	if (!failed(&on))
 		vmxoff_safe();
 	write_cr4(read_cr4() & ~CR4_VMXE);
@@ -204,10 +174,10 @@ void vmx_probe_run(u32 loader_cr4, int vmxon_only)
 	rec_cr("before-vmxon");
 	struct vmx_outcome on = vmxon_safe(vmxon_pointer(region));
 	write_cr0(cr0);
-	rec_outcome("vmxon", &on);
+	rec_vmx_outcome("vmxon", &on);
 	if (failed(&on)) {
 		write_cr4(read_cr4() & ~CR4_VMXE);
-		verdict_vmx_failure("vmxon", &on);
+		verdict_vmx_failure("vmxon", 1, &on);
 		{ step_fail(); return; }
 	}
 	step_ok();
@@ -217,7 +187,7 @@ void vmx_probe_run(u32 loader_cr4, int vmxon_only)
 	if (injecting(INJECT_DOUBLE_VMXON)) {
 		/* In VMX root operation with no current VMCS: VMfailInvalid (SDM Vol. 3C, 31.3 VMXON). */
 		second = vmxon_safe(region);
-		rec_outcome("vmxon", &second);
+		rec_vmx_outcome("vmxon", &second);
 		second_vmxon = 1;
 	}
 
@@ -229,17 +199,17 @@ void vmx_probe_run(u32 loader_cr4, int vmxon_only)
 
 	step_begin("vmxoff");
 	struct vmx_outcome off = vmxoff_safe();
-	rec_outcome("vmxoff", &off);
+	rec_vmx_outcome("vmxoff", &off);
 	write_cr4(read_cr4() & ~CR4_VMXE);
 	rec_cr("after-vmxoff");
 	if (failed(&off)) {
-		verdict_vmx_failure("vmxoff", &off);
+		verdict_vmx_failure("vmxoff", 1, &off);
 		{ step_fail(); return; }
 	}
 	step_ok();
 
 	if (second_vmxon) {
-		verdict_second_vmxon(&second);
+		verdict_vmx_failure("vmxon", 2, &second);
 		return;
 	}
 	if (guest != GUEST_OK) {

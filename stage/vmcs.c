@@ -79,20 +79,6 @@ static u32 vmr(u32 field)
 	return value;
 }
 
-static void rec_outcome(const char *insn, const struct vmx_outcome *o)
-{
-	rec_start("vmx");
-	rec_str("insn", insn);
-	rec_str("outcome", vmx_outcome_name(o));
-	rec_dec("cf", (u32)vmx_outcome_cf(o));
-	rec_dec("zf", (u32)vmx_outcome_zf(o));
-	if (o->vector >= 0)
-		rec_dec("vector", (u32)o->vector);
-	if (vmx_outcome_zf(o) && !vmx_outcome_cf(o))
-		rec_dec("insn_error", o->insn_error);
-	rec_finish();
-}
-
 static int outcome_ok(const struct vmx_outcome *o)
 {
 	return o->vector < 0 && !vmx_outcome_cf(o) && !vmx_outcome_zf(o);
@@ -322,7 +308,7 @@ static void rec_launch_failure(const char *insn)
 	if (vmx_outcome_zf(&o) && !vmx_outcome_cf(&o))
 		vmread_safe(VMCS_VM_INSTRUCTION_ERROR, &o.insn_error);
 	launch_insn_error = o.insn_error;
-	rec_outcome(insn, &o);
+	rec_vmx_outcome(insn, &o);
 }
 
 /* Appends the failure detail to an open verdict record (JSON keys: see docs/protocol.md). */
@@ -383,10 +369,10 @@ enum guest_result vmx_guest_run(u32 revision, u64 vmx_basic, u32 vmxon_region, s
 	rec_hex32("revision", revision);
 	rec_finish();
 	struct vmx_outcome clear = vmclear_safe((u32)vmcs_region);
-	rec_outcome("vmclear", &clear);
+	rec_vmx_outcome("vmclear", &clear);
 	struct vmx_outcome load = outcome_ok(&clear) ? vmptrld_safe((u32)vmcs_region) : clear;
 	if (outcome_ok(&clear))
-		rec_outcome("vmptrld", &load);
+		rec_vmx_outcome("vmptrld", &load);
 	if (!outcome_ok(&load)) {
 		step_fail();
 		return GUEST_SETUP_FAILED;
@@ -394,9 +380,9 @@ enum guest_result vmx_guest_run(u32 revision, u64 vmx_basic, u32 vmxon_region, s
 	if (injecting(INJECT_DOUBLE_VMXON_VMCS)) {
 		/* In VMX root operation with a current VMCS: VMfailValid, error 15 (SDM Vol. 3C, 31.3 VMXON). */
 		*second_vmxon = vmxon_safe(vmxon_region);
-		rec_outcome("vmxon", second_vmxon);
+		rec_vmx_outcome("vmxon", second_vmxon);
 		struct vmx_outcome undo = vmclear_safe((u32)vmcs_region);
-		rec_outcome("vmclear", &undo);
+		rec_vmx_outcome("vmclear", &undo);
 		step_fail();
 		return GUEST_SECOND_VMXON;
 	}
@@ -451,7 +437,7 @@ enum guest_result vmx_guest_run(u32 revision, u64 vmx_basic, u32 vmxon_region, s
 
 	step_begin("vmclear");
 	struct vmx_outcome final_clear = vmclear_safe((u32)vmcs_region);
-	rec_outcome("vmclear", &final_clear);
+	rec_vmx_outcome("vmclear", &final_clear);
 	step_ok();
 	return result;
 }

@@ -5,6 +5,7 @@
  * rather than assumed; a #UD or #GP is caught and returned as a vector.
  */
 #include "fault.h"
+#include "report.h"
 #include "vmx.h"
 #include "x86.h"
 
@@ -133,4 +134,22 @@ int vmwrite_safe(u32 field, u32 value)
 	if (fault_catch.vector >= 0)
 		return fault_catch.vector + 2;
 	return (eflags & PRESET_FLAGS) ? 1 : 0;
+}
+
+/* One "vmx" record: what the instruction did (docs/protocol.md). */
+void rec_vmx_outcome(const char *insn, const struct vmx_outcome *o)
+{
+	rec_start("vmx");
+	rec_str("insn", insn);
+	rec_str("outcome", vmx_outcome_name(o));
+	rec_dec("cf", (u32)vmx_outcome_cf(o));
+	rec_dec("zf", (u32)vmx_outcome_zf(o));
+	if (o->vector >= 0) {
+		rec_dec("vector", (u32)o->vector);
+		rec_hex32("error_code", o->error_code);
+	}
+	if (vmx_outcome_zf(o) && !vmx_outcome_cf(o))
+		rec_dec("insn_error", o->insn_error);
+	rec_hex32("eflags", o->eflags);
+	rec_finish();
 }

@@ -152,20 +152,17 @@ def _pids_running(fragment: str) -> list[int]:
     return [int(p) for p in out.split()]
 
 
-@pytest.mark.qemu
-def test_qemu_killed_mid_run(stub_elf, tmp_path):
-    elf = tmp_path / "killed.elf"
-    elf.write_bytes(stub_elf.read_bytes())
-    before_dirs = set(Path(tempfile.gettempdir()).glob("bootgen-qemu-*"))
+def _start_killer(fragment: str, after_s: float, seen_tcp: set[str]) -> threading.Thread:
+    """SIGKILL the emulator whose command line holds `fragment`, `after_s` after it appears;
+    meanwhile note any TCP port that started listening."""
     before_tcp = _listening_tcp()
-    seen_tcp: set[str] = set()
 
-    def killer():
-        deadline = time.monotonic() + 10
+    def killer() -> None:
+        deadline = time.monotonic() + 20
         while time.monotonic() < deadline:
-            pids = _pids_running(str(elf))
+            pids = _pids_running(fragment)
             if pids:
-                time.sleep(0.5)  # let it run a little
+                time.sleep(after_s)
                 seen_tcp.update(_listening_tcp() - before_tcp)
                 for pid in pids:
                     os.kill(pid, signal.SIGKILL)
@@ -174,6 +171,16 @@ def test_qemu_killed_mid_run(stub_elf, tmp_path):
 
     thread = threading.Thread(target=killer)
     thread.start()
+    return thread
+
+
+@pytest.mark.qemu
+def test_qemu_killed_mid_run(stub_elf, tmp_path):
+    elf = tmp_path / "killed.elf"
+    elf.write_bytes(stub_elf.read_bytes())
+    before_dirs = set(Path(tempfile.gettempdir()).glob("bootgen-qemu-*"))
+    seen_tcp: set[str] = set()
+    thread = _start_killer(str(elf), 0.5, seen_tcp)
     started = time.monotonic()
     outcome = run_qemu(QemuConfig(image=elf, append="inject=hang", timeout_s=30))
     thread.join()
@@ -194,23 +201,8 @@ def test_bochs_killed_mid_run(stub_elf, tmp_path):
     if bochs_available() is None:
         pytest.skip("Bochs is not installed")
     iso = build_iso(IsoConfig(elf=stub_elf, output=tmp_path / "hang-kill.iso", cmdline="inject=hang")).path
-    before_tcp = _listening_tcp()
     seen_tcp: set[str] = set()
-
-    def killer():
-        deadline = time.monotonic() + 20
-        while time.monotonic() < deadline:
-            pids = _pids_running("-rc debugger.rc")
-            if pids:
-                time.sleep(2.0)
-                seen_tcp.update(_listening_tcp() - before_tcp)
-                for pid in pids:
-                    os.kill(pid, signal.SIGKILL)
-                return
-            time.sleep(0.05)
-
-    thread = threading.Thread(target=killer)
-    thread.start()
+    thread = _start_killer("-rc debugger.rc", 2.0, seen_tcp)
     outcome = run_bochs(BochsConfig(image=iso, timeout_s=60))
     thread.join()
     assert outcome.ending is Ending.EMULATOR_CRASH, outcome.detail

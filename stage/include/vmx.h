@@ -119,6 +119,7 @@ struct vmx_outcome {
 int vmx_outcome_cf(const struct vmx_outcome *o);
 int vmx_outcome_zf(const struct vmx_outcome *o);
 const char *vmx_outcome_name(const struct vmx_outcome *o);
+void rec_vmx_outcome(const char *insn, const struct vmx_outcome *o);
 
 struct vmx_outcome vmxon_safe(u64 region_pa);
 struct vmx_outcome vmxoff_safe(void);
