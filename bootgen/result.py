@@ -136,7 +136,7 @@ def to_json(result: Result, extra: dict | None = None) -> dict:
                     **{k: v for k, v in r.fields.items() if k not in ("name", "result")},
                     **({"text": r.text} if r.text else {})} for r in parsed.of_type("check")],
         "steps": [{"name": r.get("name"), "state": r.get("state")} for r in parsed.of_type("step")],
-        "exception": ({k: (int(v, 0) if k not in ("mnemonic", "step") else v)
+        "exception": ({k: (v if k in ("mnemonic", "step") or exception.int(k) is None else exception.int(k))
                        for k, v in exception.fields.items()} if exception else None),
         "warnings": [{"what": r.get("what"), **{k: v for k, v in r.fields.items() if k != "what"}}
                      for r in parsed.of_type("warning")],
@@ -210,7 +210,8 @@ def to_text(result: Result, color: bool = False) -> str:
                                 if launch["instruction_error"] else ""))
             if failure := guest.get("entry_failure"):
                 lines.append(f"         VM entry failed: reason {failure['reason']} ({failure['name']}), "
-                             f"qualification {failure['qualification']:#x}")
+                             + (f"qualification {failure['qualification']:#x}"
+                                if isinstance(failure["qualification"], int) else "no qualification"))
         for check in parsed.of_type("check"):
             if check.get("result") in ("fail", "adjust"):
                 lines.append(f"check {check.get('name')}: {check.get('result')}"

@@ -337,6 +337,15 @@ enum check_result check_cr_fixed_bits(struct vmx_facts *facts)
 	rec_fixed_check("cr4-fixed", read_cr4() | CR4_VMXE, facts->cr4_fixed0, facts->cr4_fixed1);
 
 	u32 wanted = (cr0 | (u32)facts->cr0_fixed0) & (u32)facts->cr0_fixed1;
+	if ((wanted & CR0_PG) && !(cr0 & CR0_PG)) {
+		/* Paging was refused earlier (check "paging"); CR3 holds PAE tables we cannot use now. */
+		rec_start("verdict");
+		rec_str("name", VERDICT_VMXON_FAILED);
+		rec_hex32("cr0", cr0);
+		rec_text("VMX operation needs paging (IA32_VMX_CR0_FIXED0.PG), which this machine refused");
+		rec_finish();
+		return CHECK_STOP;
+	}
 	int vector = wanted != cr0 ? write_cr0_safe(wanted) : -1;
 	if (vector >= 0) {
 		rec_start("verdict");

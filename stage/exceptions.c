@@ -21,6 +21,7 @@ static const char *const vector_names[32] = {
 
 static void report_unexpected(const struct exception_frame *f)
 {
+	rec_interrupted();
 	rec_start("exception");
 	rec_dec("vector", f->vector);
 	rec_str("mnemonic", vector_names[f->vector & 31]);
@@ -44,7 +45,8 @@ static void report_unexpected(const struct exception_frame *f)
 
 void exception_dispatch(struct exception_frame *frame)
 {
-	if (fault_catch.resume_eip) {
+	/* An NMI (2) or machine check (18) is not the guarded instruction's doing: report it. */
+	if (fault_catch.resume_eip && frame->vector != 2 && frame->vector != 18) {
 		fault_catch.vector = (int)frame->vector;
 		fault_catch.error_code = frame->error_code;
 		frame->eip = fault_catch.resume_eip;

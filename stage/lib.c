@@ -64,8 +64,8 @@ int parse_u32(const char *s, size_t len, u32 *out)
 			d = (u32)(c - 'A' + 10);
 		else
 			return 0;
-		if (d >= (u32)base)
-			return 0;
+		if (d >= (u32)base || v > (0xffffffffu - d) / (u32)base)
+			return 0; /* not a digit of this base, or the value would not fit in 32 bits */
 		v = v * (u32)base + d;
 	}
 	*out = v;

@@ -11,6 +11,7 @@ static int open_;
 static u32 records;
 static u32 crc;
 static const char *current_step = "entry";
+static int in_record; /* a record has been started and not finished */
 
 static void crc_byte(u8 b)
 {
@@ -83,7 +84,20 @@ void report_end(void)
 
 int report_is_open(void) { return open_; }
 
-void rec_start(const char *type) { emit_str(type); }
+void rec_start(const char *type)
+{
+	in_record = 1;
+	emit_str(type);
+}
+
+/* An exception arrived in the middle of a record: end that line, marked, so the next one parses. */
+void rec_interrupted(void)
+{
+	if (!in_record)
+		return;
+	rec_text("interrupted by an exception");
+	rec_finish();
+}
 
 void rec_str(const char *key, const char *value)
 {
@@ -134,6 +148,7 @@ void rec_finish(void)
 {
 	emit('\n');
 	records++;
+	in_record = 0;
 }
 
 static void step_record(const char *state)

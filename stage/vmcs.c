@@ -18,6 +18,9 @@
 #define SEL_TSS 0x18
 #define MAX_EXITS 16
 
+/* Pin-based controls (SDM Vol. 3C, table 25-5). */
+#define PIN_NMI_EXITING BIT(3)
+
 /* Primary processor-based controls (SDM Vol. 3C, table 25-6). */
 #define PROC_HLT_EXITING BIT(7)
 #define PROC_UNCONDITIONAL_IO_EXITING BIT(24)
@@ -43,6 +46,7 @@ static u8 exit_stack[8192] __attribute__((aligned(16)));
 static struct exit_record exits[MAX_EXITS];
 static u32 exit_count;
 static u32 vmcall_value;
+static struct exit_record entry_failure; /* the failed VM entry, when there was one */
 static int vmcall_seen;
 static int entry_failed;
 
@@ -115,7 +119,10 @@ static void write_controls(u64 vmx_basic)
 {
 	int use_true = (vmx_basic & VMX_BASIC_TRUE_CTLS) != 0; /* SDM Vol. 3D, A.2 */
 	u32 primary_allowed1;
-	u32 pin = adjust_controls("pin-based", use_true ? IA32_VMX_TRUE_PINBASED_CTLS : IA32_VMX_PINBASED_CTLS, 0, NULL);
+	/* NMIs and every exception in the guest exit to us: the guest shares our IDT, whose
+	 * handlers must never run in VMX non-root operation. */
+	u32 pin = adjust_controls("pin-based", use_true ? IA32_VMX_TRUE_PINBASED_CTLS : IA32_VMX_PINBASED_CTLS,
+				  PIN_NMI_EXITING, NULL);
 	u32 probe = adjust_controls("primary-processor-based",
 				    use_true ? IA32_VMX_TRUE_PROCBASED_CTLS : IA32_VMX_PROCBASED_CTLS,
 				    PROC_HLT_EXITING | PROC_UNCONDITIONAL_IO_EXITING, &primary_allowed1);
@@ -132,7 +139,7 @@ static void write_controls(u64 vmx_basic)
 	vmw(VMCS_PRIMARY_PROC_CONTROLS, primary);
 	vmw(VMCS_EXIT_CONTROLS, exit);
 	vmw(VMCS_ENTRY_CONTROLS, entry);
-	vmw(VMCS_EXCEPTION_BITMAP, 0);
+	vmw(VMCS_EXCEPTION_BITMAP, 0xffffffffu);
 	vmw(VMCS_CR3_TARGET_COUNT, 0);
 	vmw(VMCS_EXIT_MSR_STORE_COUNT, 0);
 	vmw(VMCS_EXIT_MSR_LOAD_COUNT, 0);
@@ -246,6 +253,7 @@ u32 vmexit_handler(struct guest_regs *regs)
 	if (e.reason & EXIT_REASON_ENTRY_FAILURE) {
 		/* A failed VM entry (SDM Vol. 3C, 27.8): basic reason 33, 34 or 41. */
 		entry_failed = 1;
+		entry_failure = e;
 		rec_start("entry-failure");
 		rec_dec("reason", e.reason & 0xffff);
 		rec_hex32("exit_reason", e.reason);
@@ -315,8 +323,8 @@ static void rec_launch_failure(const char *insn)
 void guest_verdict_detail(void)
 {
 	if (entry_failed) {
-		rec_dec("entry_failure_reason", exits[0].reason & 0xffff);
-		rec_hex32("qualification", exits[0].qualification);
+		rec_dec("entry_failure_reason", entry_failure.reason & 0xffff);
+		rec_hex32("qualification", entry_failure.qualification);
 	} else if (guest_fail_eflags) {
 		struct vmx_outcome o = { .vector = -1, .eflags = guest_fail_eflags };
 		rec_dec("cf", (u32)vmx_outcome_cf(&o));

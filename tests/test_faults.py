@@ -228,3 +228,12 @@ def test_missing_emulator_is_one_line(stub_elf, tmp_path, backend):
 def test_missing_iso_is_a_usage_error():
     proc = run_cli("run", "--backend", "bochs", "--image", "/nonexistent/bootgen.iso")
     assert proc.returncode == 2 and len(proc.stderr.strip().splitlines()) == 1
+
+
+def test_socket_path_too_long_is_one_line(stub_elf, tmp_path):
+    deep = tmp_path / ("d" * 100)
+    deep.mkdir()
+    proc = subprocess.run([os.sys.executable, "-m", "bootgen", "run", "--image", str(stub_elf)],
+                          capture_output=True, text=True, env={**os.environ, "TMPDIR": str(deep)}, timeout=60)
+    assert proc.returncode == 2, proc.stderr
+    assert len(proc.stderr.strip().splitlines()) == 1 and "TMPDIR" in proc.stderr

@@ -72,11 +72,13 @@ def test_embedded_cmdline_is_used(tmp_path):
     assert doc["verdict"] == "no-vmx", doc["reason"]
 
 
-def test_unknown_option_is_reported(stub_elf):
-    _, result = boot(stub_elf, append="frobnicate=1")
+@pytest.mark.parametrize("option", ["frobnicate=1", "serial=4294968320", "serial=0x1zz", "inject=nonsense"])
+def test_unknown_option_is_reported(stub_elf, option):
+    _, result = boot(stub_elf, append=option)
     warning = result.parsed.first("warning")
-    assert warning is not None and warning.get("option") == "frobnicate=1"
+    assert warning is not None and warning.get("option") == option
     assert result.verdict is Verdict.NO_VMX
+    assert result.parsed.first("config").int("serial") == 0x3F8  # a bad port leaves COM1 in place
 
 
 @pytest.mark.parametrize("inject,vector", [("ud2", 6), ("page-fault", 14)])

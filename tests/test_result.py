@@ -59,3 +59,15 @@ def test_exit_statuses():
     assert exit_status(Verdict.NO_VMX, Verdict.NO_VMX) is ExitStatus.OK
     assert exit_status(Verdict.VMX_READY, Verdict.NO_VMX) is ExitStatus.VERDICT
     assert exit_status(Verdict.NO_VERDICT, Verdict.NO_VERDICT) is ExitStatus.OK
+
+
+def test_corrupted_records_never_crash_the_outputs():
+    """A dropped byte can glue two fields together; JSON and text must still come out."""
+    glued = b"#BOOTGEN begin proto=1 stub=0.1.0\nexception vector=6 mnemonic=#UD error_code=0x0000eip=0x00101234\n"
+    result = evaluate(glued)
+    assert result.verdict is Verdict.NO_VERDICT
+    assert to_json(result)["exception"]["error_code"] == "0x0000eip=0x00101234"
+    failure = make_report(["config serial=0x000003f8 mode=full", "entry-failure reason=33 qualificaton=0x0",
+                           "verdict name=vmentry-failed entry_failure_reason=33"])
+    text = to_text(evaluate(failure))
+    assert "VM entry failed: reason 33" in text and "no qualification" in text

@@ -35,7 +35,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from bootgen.errors import ToolMissing, UsageError
+from bootgen.errors import BootgenError, ToolMissing, UsageError
 from bootgen.runners.base import Ending, RunOutcome
 
 BACKEND = "bochs"
@@ -437,12 +437,15 @@ def _read_bytes(path: Path) -> bytes:
 
 
 def _keep(run_dir: Path, keep_dir: Path) -> list[Path]:
-    keep_dir.mkdir(parents=True, exist_ok=True)
     kept = []
-    for name in (BOCHSRC_NAME, LOG_NAME, SERIAL_NAME, CONSOLE_NAME):
-        source = run_dir / name
-        if source.is_file():
-            kept.append(Path(shutil.copy2(source, keep_dir / name)))
+    try:
+        keep_dir.mkdir(parents=True, exist_ok=True)
+        for name in (BOCHSRC_NAME, LOG_NAME, SERIAL_NAME, CONSOLE_NAME):
+            source = run_dir / name
+            if source.is_file():
+                kept.append(Path(shutil.copy2(source, keep_dir / name)))
+    except OSError as exc:
+        raise BootgenError(f"cannot keep Bochs's files in {keep_dir}: {exc.strerror or exc}") from None
     return kept
 
 

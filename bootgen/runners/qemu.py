@@ -144,8 +144,12 @@ def run_qemu(config: QemuConfig, while_guest_runs: Callable[[], object] | None =
     proc: subprocess.Popen | None = None
     try:
         # bootgen listens on the serial socket before QEMU starts, so no early byte is lost.
-        serial_listener.bind(str(serial_socket))
-        serial_listener.listen(1)
+        try:
+            serial_listener.bind(str(serial_socket))
+            serial_listener.listen(1)
+        except OSError as exc:  # e.g. a $TMPDIR so long that the socket path exceeds 107 bytes
+            raise UsageError(f"cannot create a socket in {workdir}: {exc.strerror or exc} "
+                             "(set TMPDIR to a short, writable directory)") from None
         cmd = qemu_command(config, qmp_socket, serial_socket, workdir)
         with open(stderr_path, "wb") as stderr:
             try:
@@ -177,6 +181,8 @@ def _private_dir(prefix: str) -> Path:
             return path
         except FileExistsError:
             continue
+        except OSError as exc:
+            raise UsageError(f"cannot create a private directory in {base}: {exc.strerror or exc}") from None
     raise FileExistsError(f"no free temporary directory name under {base}")
 
 
@@ -212,9 +218,10 @@ async def _connect_qmp(qmp, path: Path, exited, deadline: float) -> bool:
     while not exited.done() and time.monotonic() < deadline:
         if path.exists():
             try:
-                await qmp.connect(str(path))
+                # qemu.qmp has no timeout of its own: a QEMU that accepts but never greets must not hang us.
+                await asyncio.wait_for(qmp.connect(str(path)), max(deadline - time.monotonic(), 0.1))
                 return True
-            except ConnectError:
+            except (ConnectError, asyncio.TimeoutError):
                 pass
         await asyncio.sleep(0.005)
     return False
@@ -225,7 +232,10 @@ async def _drive(config: QemuConfig, proc: subprocess.Popen, serial_listener: so
                  while_guest_runs: Callable[[], object] | None) -> RunOutcome:
     import asyncio
 
-    from qemu.qmp import EventListener, QMPClient
+    try:
+        from qemu.qmp import EventListener, QMPClient
+    except ImportError:
+        raise ToolMissing("the Python package qemu.qmp is not installed (pip install qemu.qmp)") from None
 
     loop = asyncio.get_running_loop()
     serial = bytearray()
@@ -254,7 +264,12 @@ async def _drive(config: QemuConfig, proc: subprocess.Popen, serial_listener: so
             return RunOutcome("qemu", bytes(serial), Ending.EMULATOR_CRASH, detail, proc.poll(),
                               time.monotonic() - started, cmd)
 
-        await qmp.execute("cont")
+        try:
+            await asyncio.wait_for(qmp.execute("cont"), STARTUP_TIMEOUT_S)
+        except (asyncio.TimeoutError, Exception) as exc:  # QMP broke down: QEMU is gone or hung
+            return RunOutcome("qemu", bytes(serial), Ending.EMULATOR_CRASH,
+                              f"QMP 'cont' failed ({type(exc).__name__}): {_first_error(stderr_path)}",
+                              proc.poll(), time.monotonic() - started, cmd)
         if while_guest_runs is not None:
             while_guest_runs()
         shutdown = asyncio.ensure_future(_next_stop_or_shutdown(listener))

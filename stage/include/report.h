@@ -24,6 +24,7 @@ void rec_hex64(const char *key, u64 value);
 void rec_dec(const char *key, u32 value);
 void rec_text(const char *text); /* free text after " -- " */
 void rec_finish(void);
+void rec_interrupted(void);
 
 /* Steps: "step name=X state=begin|ok|fail"; the exception report names the current one. */
 void step_begin(const char *name);
