@@ -226,21 +226,17 @@ def _run_qemu(args: argparse.Namespace):
     if media == "kernel" and is_iso:
         raise UsageError("an ISO boots as --media cd or disk, not kernel")
     cmdline = args.append
-    if media == "kernel" and image.is_file() and args.serial_port is None:
+    if media == "kernel" and image.is_file():
         from . import elf
-        try:
-            cmdline = f"{elf.embedded_cmdline(image, cache_dir())} {args.append}"
-        except BootgenError:
-            pass  # validation errors are reported by QEMU's own load below
+        layout = elf.inspect_stub_cached(image, cache_dir())  # a corrupt ELF: one clear line, before QEMU starts
+        if args.serial_port is None:
+            cmdline = f"{elf.embedded_cmdline(image, layout=layout)} {args.append}"
     port = args.serial_port or serial_port_from_cmdline(cmdline)
     memory = args.memory or (256 if args.firmware == "ovmf" else 128)
     timeout = args.timeout or (60.0 if media != "kernel" else 30.0)
     config = QemuConfig(image=image, accel=args.accel, cpu=args.cpu, smp=args.smp, memory_mib=memory,
                         append=args.append, timeout_s=timeout, serial_port=port, firmware=args.firmware,
                         media=media)
-    if media == "kernel" and image.is_file():
-        from . import elf
-        elf.inspect_stub_cached(image, cache_dir())  # a corrupt ELF: one clear line, before QEMU starts
     outcome = run_qemu(config, while_guest_runs=_import_result_modules)
     return outcome, {"accel": config.accel, "cpu": config.cpu_model, "firmware": config.firmware,
                      "media": config.media, "image": str(image)}

@@ -148,9 +148,9 @@ def embed_cmdline(path: Path, layout: StubLayout, cmdline: str) -> None:
     Path(path).write_bytes(bytes(data))
 
 
-def embedded_cmdline(path: Path, cache: Path | None = None) -> str:
-    """The command line embedded in a stub (empty if none)."""
-    layout = inspect_stub_cached(path, cache)
+def embedded_cmdline(path: Path, cache: Path | None = None, layout: StubLayout | None = None) -> str:
+    """The command line embedded in a stub (empty if none); pass ``layout`` if it is already known."""
+    layout = layout or inspect_stub_cached(path, cache)
     data = Path(path).read_bytes()
     raw = data[layout.cmdline_offset:layout.cmdline_offset + layout.cmdline_size]
     return raw.split(b"\0", 1)[0].decode("ascii", errors="replace")

@@ -39,6 +39,21 @@ static void finish(struct vmx_outcome *o, u32 eflags)
 	}
 }
 
+/*
+ * The asm shared by every guarded VMX instruction: arm the fault catcher with the
+ * resume label, preset CF and ZF, run the instruction, read RFLAGS back, disarm.
+ * It expects the operands %[resume], %[preset] and %[eflags].
+ */
+#define GUARDED_VMX(insn)                    \
+	"movl $1f, %[resume]\n\t"            \
+	"pushfl\n\t"                         \
+	"orl %[preset], (%%esp)\n\t"         \
+	"popfl\n\t" insn "\n"                \
+	"1:\n\t"                             \
+	"pushfl\n\t"                         \
+	"popl %[eflags]\n\t"                 \
+	"movl $0, %[resume]"
+
 /* VMXON, VMCLEAR and VMPTRLD take a 64-bit physical address in memory. */
 #define VMX_MEM_INSN_SAFE(name, mnemonic)                                                     \
 	struct vmx_outcome name(u64 region_pa)                                                \
@@ -47,14 +62,7 @@ static void finish(struct vmx_outcome *o, u32 eflags)
 		u64 operand = region_pa;                                                      \
 		u32 eflags;                                                                   \
 		fault_catch_reset();                                                          \
-		__asm__ volatile("movl $1f, %[resume]\n\t"                                    \
-				 "pushfl\n\t"                                                  \
-				 "orl %[preset], (%%esp)\n\t"                                  \
-				 "popfl\n\t" mnemonic " %[operand]\n"                          \
-				 "1:\n\t"                                                      \
-				 "pushfl\n\t"                                                  \
-				 "popl %[eflags]\n\t"                                          \
-				 "movl $0, %[resume]"                                           \
+		__asm__ volatile(GUARDED_VMX(mnemonic " %[operand]")                          \
 				 : [eflags] "=r"(eflags), [resume] "=m"(fault_catch.resume_eip) \
 				 : [operand] "m"(operand), [preset] "i"(PRESET_FLAGS)           \
 				 : "cc", "memory");                                             \
@@ -71,15 +79,7 @@ struct vmx_outcome vmxoff_safe(void)
 	struct vmx_outcome o;
 	u32 eflags;
 	fault_catch_reset();
-	__asm__ volatile("movl $1f, %[resume]\n\t"
-			 "pushfl\n\t"
-			 "orl %[preset], (%%esp)\n\t"
-			 "popfl\n\t"
-			 "vmxoff\n"
-			 "1:\n\t"
-			 "pushfl\n\t"
-			 "popl %[eflags]\n\t"
-			 "movl $0, %[resume]"
+	__asm__ volatile(GUARDED_VMX("vmxoff")
 			 : [eflags] "=r"(eflags), [resume] "=m"(fault_catch.resume_eip)
 			 : [preset] "i"(PRESET_FLAGS)
 			 : "cc", "memory");
@@ -95,15 +95,7 @@ int vmread_safe(u32 field, u32 *value)
 {
 	u32 eflags, v = 0;
 	fault_catch_reset();
-	__asm__ volatile("movl $1f, %[resume]\n\t"
-			 "pushfl\n\t"
-			 "orl %[preset], (%%esp)\n\t"
-			 "popfl\n\t"
-			 "vmread %[field], %[value]\n"
-			 "1:\n\t"
-			 "pushfl\n\t"
-			 "popl %[eflags]\n\t"
-			 "movl $0, %[resume]"
+	__asm__ volatile(GUARDED_VMX("vmread %[field], %[value]")
 			 : [eflags] "=r"(eflags), [value] "+r"(v), [resume] "=m"(fault_catch.resume_eip)
 			 : [field] "r"(field), [preset] "i"(PRESET_FLAGS)
 			 : "cc", "memory");
@@ -119,15 +111,7 @@ int vmwrite_safe(u32 field, u32 value)
 {
 	u32 eflags;
 	fault_catch_reset();
-	__asm__ volatile("movl $1f, %[resume]\n\t"
-			 "pushfl\n\t"
-			 "orl %[preset], (%%esp)\n\t"
-			 "popfl\n\t"
-			 "vmwrite %[value], %[field]\n"
-			 "1:\n\t"
-			 "pushfl\n\t"
-			 "popl %[eflags]\n\t"
-			 "movl $0, %[resume]"
+	__asm__ volatile(GUARDED_VMX("vmwrite %[value], %[field]")
 			 : [eflags] "=r"(eflags), [resume] "=m"(fault_catch.resume_eip)
 			 : [field] "r"(field), [value] "r"(value), [preset] "i"(PRESET_FLAGS)
 			 : "cc", "memory");
