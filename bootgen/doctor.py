@@ -105,7 +105,7 @@ def check_grub(host: Host) -> list[Check]:
                  "apt-get install grub-common")]
     for platform, package in ((grub.BIOS, "grub-pc-bin"), (grub.EFI, "grub-efi-amd64-bin")):
         directory = Path(grub.DEBIAN_MODULE_ROOT.replace("<platform>", platform.name))
-        needed = ["kernel.img", "moddep.lst", *(f"{m}.mod" for m in platform.modules)]
+        needed = ["kernel.img", "moddep.lst", *(f"{m}.mod" for m in platform.all_modules)]
         if platform is grub.BIOS:
             needed += ["cdboot.img", "diskboot.img", "boot_hybrid.img"]
         missing = [name for name in needed if not host.path(directory / name).is_file()]

@@ -1,9 +1,17 @@
 """Drive grub-mkimage: GRUB core images with an embedded config that boots the stub.
 
-No ``normal`` module is included: GRUB's kernel runs an embedded config (``-c``)
-line by line with its rescue parser (grub-core/kernel/main.c, grub_load_config),
-which is enough for ``serial``, ``terminal_*``, ``multiboot`` and ``boot``. There
-is therefore no menu and no timeout.
+GRUB's kernel runs an embedded config (``-c``) line by line with its rescue
+parser (grub-core/kernel/main.c, grub_load_config), which is enough for
+``insmod``, ``serial``, ``terminal_*``, ``multiboot`` and ``boot``; ``normal`` never
+runs, so there is no menu and no timeout.
+
+The i386-pc core is LZMA-compressed (grub-mkimage forces it for that target), and
+unpacking it is most of GRUB's start-up: about 150 emulated instructions a byte,
+some 50 million for a core holding ``multiboot`` and its dependencies (``normal``
+and ``net`` among them, 360 KB). So the BIOS core holds only what reads the
+medium (``biosdisk``, ``iso9660``); the rest is loaded with ``insmod`` from
+``$prefix/i386-pc`` on the ISO, uncompressed, which costs a few CD blocks. The
+x86_64-efi image is not compressed and keeps every module inside.
 """
 
 from __future__ import annotations
@@ -21,11 +29,13 @@ from bootgen.paths import write_atomically
 
 MKIMAGE = "grub-mkimage"
 DEBIAN_MODULE_ROOT = "/usr/lib/grub/<platform>"   # grub-mkimage's default on Debian
-PREFIX = "/boot/grub"                             # never read: no module is loaded at run time
+# GRUB prepends the boot device ("(cd0)", "(hd0)") and loads modules from
+# $prefix/<platform>/NAME.mod (grub-core/kern/dl.c, grub_dl_load).
+PREFIX = "/boot/grub"
 
-# Modules are named explicitly; grub-mkimage adds their dependencies (moddep.lst).
-# biosdisk/iso9660: read the stub from the CD, or from the whole USB disk (hd0).
-_COMMON_MODULES = ("multiboot", "boot", "serial", "terminal")
+# Modules are named explicitly; grub-mkimage adds their dependencies (moddep.lst),
+# and so does insmod (each module lists its own in a .moddeps section).
+_COMMON_MODULES = ("serial", "terminal", "multiboot", "boot")
 
 
 @dataclass(frozen=True)
@@ -34,13 +44,21 @@ class Platform:
 
     name: str               # module directory name, e.g. "i386-pc"
     image_format: str       # grub-mkimage -O value
-    modules: tuple[str, ...]
+    modules: tuple[str, ...]           # inside the core image
+    loaded_modules: tuple[str, ...] = ()  # loaded with insmod from $prefix/<name> on the medium
+
+    @property
+    def all_modules(self) -> tuple[str, ...]:
+        return (*self.modules, *self.loaded_modules)
 
 
+# biosdisk/iso9660: read the stub (and the modules) from the CD, or from the whole
+# USB disk (hd0).
 BIOS = Platform(
     name="i386-pc",
     image_format="i386-pc-eltorito",   # cdboot.img + diskboot.img + compressed core
-    modules=("biosdisk", "iso9660", *_COMMON_MODULES),
+    modules=("biosdisk", "iso9660"),
+    loaded_modules=_COMMON_MODULES,
 )
 # UEFI: GRUB takes its root from the EFI device path of BOOTX64.EFI. Booted through
 # El Torito (a CD, and OVMF even on a disk that carries El Torito) that is the whole
@@ -89,7 +107,7 @@ def check_platform(grub: Grub, platform: Platform) -> Path:
     """The platform's module directory; ToolMissing if it or a needed module is absent."""
     directory = grub.module_dir(platform)
     package = "grub-pc-bin" if platform is BIOS else "grub-efi-amd64-bin"
-    needed = ["kernel.img", "moddep.lst", *(f"{m}.mod" for m in platform.modules)]
+    needed = ["kernel.img", "moddep.lst", *(f"{m}.mod" for m in platform.all_modules)]
     if platform is BIOS:
         needed += ["cdboot.img", "diskboot.img", "boot_hybrid.img"]
     missing = [name for name in needed if not (directory / name).is_file()]
@@ -112,8 +130,9 @@ def quote_word(word: str) -> str:
     return "'" + word.replace("'", "'\\''") + "'"
 
 
-def embedded_config(stub_path: str, cmdline: str) -> str:
-    """The config GRUB runs at start-up: serial and screen consoles, then load and boot the stub.
+def embedded_config(stub_path: str, cmdline: str, platform: Platform) -> str:
+    """The config GRUB runs at start-up: the platform's loaded modules, serial and
+    screen consoles, then load and boot the stub.
 
     GRUB 2.06 passes the multiboot arguments after the file name, joined by single
     spaces, as the command line (without the file name, unlike QEMU's -kernel), and
@@ -125,6 +144,7 @@ def embedded_config(stub_path: str, cmdline: str) -> str:
     args = " ".join(quote_word(word) for word in cmdline.split(" ") if word)
     multiboot = f"multiboot {stub_path} {args}".rstrip()
     return "\n".join([
+        *(f"insmod {name}" for name in platform.loaded_modules),
         "serial --unit=0 --speed=115200",
         "terminal_input serial console",
         "terminal_output serial console",
@@ -141,6 +161,44 @@ def check_cmdline(cmdline: str) -> None:
         shown = ", ".join(repr(ch) for ch in bad[:5])
         raise UsageError(f"the stub command line may hold printable ASCII without quotes "
                          f"or backslashes; found {shown}")
+
+
+def loaded_module_files(grub: Grub, platform: Platform) -> dict[str, bytes]:
+    """NAME.mod -> contents for every module insmod will read from the medium:
+    the platform's loaded modules and their dependencies, less what the core holds."""
+    directory = check_platform(grub, platform)
+    deps = parse_moddep((directory / "moddep.lst").read_text())
+    in_core = dependency_closure(deps, platform.modules)
+    names = sorted(dependency_closure(deps, platform.loaded_modules) - in_core)
+    files = {}
+    for name in names:
+        path = directory / f"{name}.mod"
+        if not path.is_file():
+            raise ToolMissing(f"GRUB module {path} missing; reinstall grub-pc-bin")
+        files[f"{name}.mod"] = path.read_bytes()
+    return files
+
+
+def parse_moddep(text: str) -> dict[str, tuple[str, ...]]:
+    """moddep.lst ("name: dep dep ...", one module a line) as a mapping."""
+    deps: dict[str, tuple[str, ...]] = {}
+    for line in text.splitlines():
+        name, sep, rest = line.partition(":")
+        if sep and name.strip():
+            deps[name.strip()] = tuple(rest.split())
+    return deps
+
+
+def dependency_closure(deps: dict[str, tuple[str, ...]], names: tuple[str, ...]) -> set[str]:
+    """names and everything they need, transitively."""
+    seen: set[str] = set()
+    todo = list(names)
+    while todo:
+        name = todo.pop()
+        if name not in seen:
+            seen.add(name)
+            todo.extend(deps.get(name, ()))
+    return seen
 
 
 def make_core_image(grub: Grub, platform: Platform, config: str,

@@ -3,6 +3,7 @@
 ISO 9660 contents (Rock Ridge names):
     /boot/stub.elf               the multiboot image
     /boot/grub/eltorito.img      GRUB i386-pc-eltorito core: El Torito entry 1 (BIOS, no emulation)
+    /boot/grub/i386-pc/*.mod     GRUB modules the BIOS core loads with insmod (see grub.py)
     /boot/grub/efi.img           FAT ESP with EFI/BOOT/BOOTX64.EFI and boot/stub.elf: entry 2 (EFI)
     /boot/grub/boot.cat          El Torito boot catalog
 System area: GRUB's hybrid MBR with one 0xEF partition over efi.img (see hybrid.py).
@@ -13,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import io
 import os
+import re
 import threading
 import time
 import types
@@ -40,6 +42,7 @@ _CORE_ISO, _CORE_RR = "/BOOT/GRUB/ELTORITO.IMG;1", "eltorito.img"
 _ESP_ISO, _ESP_RR = "/BOOT/GRUB/EFI.IMG;1", "efi.img"
 _CATALOG_ISO, _CATALOG_RR = "/BOOT/GRUB/BOOT.CAT;1", "boot.cat"
 _STUB_ISO, _STUB_RR = "/BOOT/STUB.ELF;1", "stub.elf"
+_MODULES_ISO, _MODULES_RR = "/BOOT/GRUB/I386_PC", grub.BIOS.name
 
 
 @dataclass(frozen=True)
@@ -62,13 +65,15 @@ def build_iso(config: IsoConfig) -> IsoResult:
     elf = _read_elf(config.elf)
     epoch = resolve_epoch(config.source_date_epoch)
     tools = grub.locate()
-    boot_config = grub.embedded_config(STUB_PATH, config.cmdline)
-    core = grub.make_core_image(tools, grub.BIOS, boot_config, config.cache_dir)
-    efi_app = grub.make_core_image(tools, grub.EFI, boot_config, config.cache_dir)
+    core = grub.make_core_image(tools, grub.BIOS, grub.embedded_config(STUB_PATH, config.cmdline, grub.BIOS),
+                                config.cache_dir)
+    modules = grub.loaded_module_files(tools, grub.BIOS)
+    efi_app = grub.make_core_image(tools, grub.EFI, grub.embedded_config(STUB_PATH, config.cmdline, grub.EFI),
+                                   config.cache_dir)
     mbr_code = grub.boot_hybrid_mbr(tools)
     esp = fat.make_fat_image({"EFI/BOOT/BOOTX64.EFI": efi_app, STUB_PATH.lstrip("/"): elf},
                              fat.FatOptions(epoch=epoch))
-    image = assemble(elf, core, esp, mbr_code, epoch)
+    image = assemble(elf, core, esp, mbr_code, epoch, modules)
     write_atomically(config.output, image)
     return IsoResult(config.output, len(image))
 
@@ -88,12 +93,14 @@ def resolve_epoch(value: int | None) -> int:
     return value
 
 
-def assemble(elf: bytes, core: bytes, esp: bytes, mbr_code: bytes, epoch: int) -> bytes:
-    """The whole image as bytes: pycdlib's ISO, then the MBR, then padding."""
+def assemble(elf: bytes, core: bytes, esp: bytes, mbr_code: bytes, epoch: int,
+             modules: dict[str, bytes] | None = None) -> bytes:
+    """The whole image as bytes: pycdlib's ISO, then the MBR, then padding.
+    modules (file name -> contents) go into /boot/grub/i386-pc."""
     core_stream = io.BytesIO(core)
     try:
         with pinned_clock(epoch):
-            iso = _new_iso(elf, core_stream, esp)
+            iso = _new_iso(elf, core_stream, esp, modules or {})
             layout = _layout(iso, len(core), len(esp))
             # Patch in place (same length, so the layout holds); pycdlib reads the
             # stream only when writing.
@@ -127,15 +134,19 @@ def _check_pinned_dates(data: bytes | bytearray, epoch: int) -> None:
         raise BuildError("pycdlib did not take the pinned date; the ISO would not be reproducible")
 
 
-def _new_iso(elf: bytes, core: io.BytesIO, esp: bytes) -> pycdlib.PyCdlib:
+def _new_iso(elf: bytes, core: io.BytesIO, esp: bytes, modules: dict[str, bytes]) -> pycdlib.PyCdlib:
     iso = pycdlib.PyCdlib()
     iso.new(interchange_level=1, vol_ident=VOLUME_ID, sys_ident="", rock_ridge="1.09",
             app_ident_str="BOOTGEN")
     iso.add_directory("/BOOT", rr_name="boot")
     iso.add_directory("/BOOT/GRUB", rr_name="grub")
-    for stream, iso_path, rr_name in ((core, _CORE_ISO, _CORE_RR),
-                                      (io.BytesIO(esp), _ESP_ISO, _ESP_RR),
-                                      (io.BytesIO(elf), _STUB_ISO, _STUB_RR)):
+    files = [(core, _CORE_ISO, _CORE_RR), (io.BytesIO(esp), _ESP_ISO, _ESP_RR),
+             (io.BytesIO(elf), _STUB_ISO, _STUB_RR)]
+    if modules:
+        iso.add_directory(_MODULES_ISO, rr_name=_MODULES_RR)
+        for name, iso_name in level1_names(sorted(modules)).items():
+            files.append((io.BytesIO(modules[name]), f"{_MODULES_ISO}/{iso_name}", name))
+    for stream, iso_path, rr_name in files:
         size = stream.seek(0, io.SEEK_END)
         stream.seek(0)
         iso.add_fp(stream, size, iso_path, rr_name=rr_name, file_mode=0o100444)
@@ -146,6 +157,24 @@ def _new_iso(elf: bytes, core: io.BytesIO, esp: bytes) -> pycdlib.PyCdlib:
     # Second section, platform 0xEF (UEFI spec, "ISO-9660 and El Torito"): the FAT image.
     iso.add_eltorito(_ESP_ISO, bootcatfile=_CATALOG_ISO, rr_bootcatname=_CATALOG_RR, efi=True)
     return iso
+
+
+def level1_names(names: list[str]) -> dict[str, str]:
+    """Unique ISO 9660 level 1 names ("NAME8.EXT;1", ECMA-119 7.5) for Rock Ridge
+    names; GRUB reads the Rock Ridge ones."""
+    out: dict[str, str] = {}
+    used: set[str] = set()
+    for name in names:
+        stem, _, ext = name.rpartition(".") if "." in name else (name, "", "")
+        stem = re.sub(r"[^A-Z0-9_]", "_", stem.upper())[:8] or "_"
+        ext = re.sub(r"[^A-Z0-9_]", "_", ext.upper())[:3]
+        candidate, n = stem, 0
+        while f"{candidate}.{ext}" in used:
+            n += 1
+            candidate = f"{stem[:8 - len(str(n))]}{n}"
+        used.add(f"{candidate}.{ext}")
+        out[name] = f"{candidate}.{ext};1"
+    return out
 
 
 def _layout(iso: pycdlib.PyCdlib, core_size: int, esp_size: int) -> hybrid.Layout:

@@ -112,19 +112,62 @@ def test_default_module_dir_comes_from_grub_mkimage_help() -> None:
 
 
 def test_embedded_config_boots_stub_with_quoted_words() -> None:
-    cfg = grub.embedded_config("/boot/stub.elf", CMDLINE)
+    cfg = grub.embedded_config("/boot/stub.elf", CMDLINE, grub.EFI)
     lines = cfg.splitlines()
     assert lines[0] == "serial --unit=0 --speed=115200"
     assert "terminal_output serial console" in lines
     assert lines[-2:] == ["multiboot /boot/stub.elf 'serial=0x3f8' 'probe=$HOME;x' 'inject=ud2'",
                           "boot"]
-    assert grub.embedded_config("/s", "").splitlines()[-2] == "multiboot /s"
+    assert grub.embedded_config("/s", "", grub.EFI).splitlines()[-2] == "multiboot /s"
+
+
+def test_bios_config_loads_each_module_before_its_first_command() -> None:
+    lines = grub.embedded_config("/boot/stub.elf", "", grub.BIOS).splitlines()
+    assert not set(grub.BIOS.modules) & set(grub.BIOS.loaded_modules)
+    for module, command in (("serial", "serial "), ("terminal", "terminal_output "),
+                            ("multiboot", "multiboot "), ("boot", "boot")):
+        first_use = next(i for i, line in enumerate(lines) if line.startswith(command))
+        assert lines.index(f"insmod {module}") < first_use
+
+
+def test_dependency_closure_follows_moddep() -> None:
+    deps = grub.parse_moddep("multiboot: relocator net\nrelocator: mmap\nmmap: boot\n"
+                             "net: boot bufio\nboot:\nbufio:\nnormal: net\n")
+    assert deps["boot"] == ()
+    assert grub.dependency_closure(deps, ("multiboot",)) == {
+        "multiboot", "relocator", "mmap", "boot", "net", "bufio"}
+    assert grub.dependency_closure(deps, ("unknown",)) == {"unknown"}
+
+
+@_apply(needs_grub)
+def test_loaded_module_files_are_the_closure_less_the_core() -> None:
+    tools = grub.locate()
+    files = grub.loaded_module_files(tools, grub.BIOS)
+    directory = grub.check_platform(tools, grub.BIOS)
+    deps = grub.parse_moddep((directory / "moddep.lst").read_text())
+    wanted = grub.dependency_closure(deps, grub.BIOS.loaded_modules) - grub.dependency_closure(
+        deps, grub.BIOS.modules)
+    assert set(files) == {f"{name}.mod" for name in wanted}
+    assert "multiboot.mod" in files and "biosdisk.mod" not in files
+    assert files["multiboot.mod"] == (directory / "multiboot.mod").read_bytes()
+
+
+def test_level1_names_are_unique_and_legal() -> None:
+    names = ["video.mod", "video_fb.mod", "video_bochs.mod", "video_cirrus.mod",
+             "priority_queue.mod", "part-msdos.mod", "a.b.c"]
+    out = iso.level1_names(names)
+    assert len(set(out.values())) == len(names)
+    for value in out.values():
+        stem, ext = value.removesuffix(";1").split(".")
+        assert 1 <= len(stem) <= 8 and len(ext) <= 3
+        assert all(ch.isupper() or ch.isdigit() or ch == "_" for ch in stem + ext)
+    assert out["video.mod"] == "VIDEO.MOD;1" and out["part-msdos.mod"] == "PART_MSD.MOD;1"
 
 
 @pytest.mark.parametrize("bad", ["a'b", 'a"b', "a\\b", "a\nboot", "tab\there", "caf\u00e9"])
 def test_cmdline_characters_grub_would_alter_are_refused(bad: str) -> None:
     with pytest.raises(UsageError):
-        grub.embedded_config("/boot/stub.elf", bad)
+        grub.embedded_config("/boot/stub.elf", bad, grub.BIOS)
 
 
 def test_missing_grub_mkimage_is_tool_missing(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -143,7 +186,7 @@ def test_missing_module_dir_is_tool_missing(tmp_path: Path) -> None:
 @_apply(needs_grub)
 def test_core_image_cache_is_used(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     tools = grub.locate()
-    cfg = grub.embedded_config("/boot/stub.elf", "x=1")
+    cfg = grub.embedded_config("/boot/stub.elf", "x=1", grub.BIOS)
     first = grub.make_core_image(tools, grub.BIOS, cfg, tmp_path)
     cached = list(tmp_path.iterdir())
     assert len(cached) == 1 and cached[0].read_bytes() == first
@@ -323,6 +366,14 @@ def test_el_torito_entries(built: iso.IsoResult) -> None:
 
 
 @_apply(needs_grub)
+def test_bios_modules_are_on_the_iso_under_their_grub_names(built: iso.IsoResult) -> None:
+    tools = grub.locate()
+    modules = grub.loaded_module_files(tools, grub.BIOS)
+    for name, data in modules.items():                # $prefix/i386-pc/NAME.mod, read by insmod
+        assert _read_iso_file(built.path, f"/boot/grub/i386-pc/{name}") == data
+
+
+@_apply(needs_grub)
 def test_hybrid_mbr_points_at_core_and_esp(built: iso.IsoResult) -> None:
     data = built.path.read_bytes()
     tools = grub.locate()
@@ -356,7 +407,7 @@ def test_all_iso_dates_are_the_epoch(built: iso.IsoResult) -> None:
     image.open(str(built.path))
     try:
         seen = 0
-        for path in ("/", "/BOOT", "/BOOT/GRUB"):
+        for path in ("/", "/BOOT", "/BOOT/GRUB", "/BOOT/GRUB/I386_PC"):
             for rec in image.list_children(iso_path=path):
                 d = rec.date
                 assert (d.years_since_1900, d.month, d.day_of_month, d.hour, d.minute,
