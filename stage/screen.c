@@ -50,13 +50,22 @@ static void next_line(void)
 	col = 0;
 	if (++row < ROWS)
 		return;
-	for (u32 r = 0; r < KEEP_ROWS; r++)
-		for (u32 c = 0; c < COLS; c++)
-			shadow[r][c] = shadow[ROWS - KEEP_ROWS + r][c];
-	clear_rows(KEEP_ROWS);
-	redraw();
+	/* Jump scroll: the last KEEP_ROWS rows move to the top, the rest is cleared.
+	 * Rows are rewritten top to bottom and every source row lies below every
+	 * destination row, so no source is overwritten before it is read. Only
+	 * the cells that change are written to the screen. */
+	for (u32 r = 0; r < ROWS; r++)
+		for (u32 c = 0; c < COLS; c++) {
+			u16 cell = r < KEEP_ROWS ? shadow[ROWS - KEEP_ROWS + r][c] : ATTR | ' ';
+			if (shadow[r][c] != cell) {
+				shadow[r][c] = cell;
+				text[r * COLS + c] = cell;
+			}
+		}
 	row = KEEP_ROWS;
 }
+
+_Static_assert(ROWS - KEEP_ROWS >= KEEP_ROWS, "jump scroll would read rows it already moved");
 
 void screen_putc(char c)
 {
