@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import tempfile
 from pathlib import Path
 
 from .errors import BootgenError, BuildError
@@ -31,6 +30,8 @@ def write_atomically(path: Path, data: bytes) -> None:
 
     Earlier contents stay intact if anything fails; concurrent writers never see a partial file.
     """
+    import tempfile  # here, not at the top: `bootgen run` imports this module before QEMU starts
+
     path = Path(path)
     directory = path.parent if str(path.parent) else Path(".")
     tmp_name = None
