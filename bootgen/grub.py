@@ -5,12 +5,12 @@ parser (grub-core/kernel/main.c, grub_load_config), which is enough for
 ``insmod``, ``serial``, ``terminal_*``, ``multiboot`` and ``boot``; ``normal`` never
 runs, so there is no menu and no timeout.
 
-The i386-pc core is LZMA-compressed (grub-mkimage forces it for that target), and
-unpacking it is most of GRUB's start-up: about 150 emulated instructions a byte,
-some 50 million for a core holding ``multiboot`` and its dependencies (``normal``
-and ``net`` among them, 360 KB). So the BIOS core holds only what reads the
-medium (``biosdisk``, ``iso9660``); the rest is loaded with ``insmod`` from
-``$prefix/i386-pc`` on the ISO, uncompressed, which costs a few CD blocks. The
+grub-mkimage compresses the i386-pc core with LZMA, and unpacking it was most of
+GRUB's start-up: about 150 emulated instructions a byte (Bochs), some 50 million
+for a core holding ``multiboot`` and its dependencies (``normal`` and ``net``
+among them, 360 KB). So the BIOS core holds only what reads the medium
+(``biosdisk``, ``iso9660``); the rest is read uncompressed with ``insmod`` from
+``$prefix/i386-pc`` on the ISO and linked, which costs a fifth of that. The
 x86_64-efi image is not compressed and keeps every module inside.
 """
 
@@ -174,7 +174,7 @@ def loaded_module_files(grub: Grub, platform: Platform) -> dict[str, bytes]:
     for name in names:
         path = directory / f"{name}.mod"
         if not path.is_file():
-            raise ToolMissing(f"GRUB module {path} missing; reinstall grub-pc-bin")
+            raise ToolMissing(f"GRUB module {path} missing; reinstall GRUB's {platform.name} modules")
         files[f"{name}.mod"] = path.read_bytes()
     return files
 

@@ -152,6 +152,22 @@ def test_loaded_module_files_are_the_closure_less_the_core() -> None:
     assert files["multiboot.mod"] == (directory / "multiboot.mod").read_bytes()
 
 
+def test_missing_dependency_module_is_tool_missing(tmp_path: Path) -> None:
+    directory = tmp_path / "i386-pc"
+    directory.mkdir()
+    present = ["kernel.img", "cdboot.img", "diskboot.img", "boot_hybrid.img",
+               *(f"{m}.mod" for m in grub.BIOS.all_modules)]
+    for name in present:
+        (directory / name).write_bytes(b"x")
+    (directory / "moddep.lst").write_text("multiboot: relocator\nrelocator:\n")
+    tools = grub.Grub(Path("/bin/true"), "grub-mkimage (GRUB) test", str(tmp_path / "<platform>"))
+    with pytest.raises(ToolMissing, match="relocator.mod"):
+        grub.loaded_module_files(tools, grub.BIOS)
+    (directory / "relocator.mod").write_bytes(b"r")
+    files = grub.loaded_module_files(tools, grub.BIOS)
+    assert files["relocator.mod"] == b"r" and "biosdisk.mod" not in files
+
+
 def test_level1_names_are_unique_and_legal() -> None:
     names = ["video.mod", "video_fb.mod", "video_bochs.mod", "video_cirrus.mod",
              "priority_queue.mod", "part-msdos.mod", "a.b.c"]
