@@ -103,17 +103,14 @@ def check_grub(host: Host) -> list[Check]:
     out = [Check("grub-mkimage", Status.PASS, f"grub-mkimage: {found}") if found else
            Check("grub-mkimage", Status.FAIL, "grub-mkimage not found: needed to build the ISO",
                  "apt-get install grub-common")]
-    for platform, package in ((grub.BIOS, "grub-pc-bin"), (grub.EFI, "grub-efi-amd64-bin")):
+    for platform in (grub.BIOS, grub.EFI):
         directory = Path(grub.DEBIAN_MODULE_ROOT.replace("<platform>", platform.name))
-        needed = ["kernel.img", "moddep.lst", *(f"{m}.mod" for m in platform.all_modules)]
-        if platform is grub.BIOS:
-            needed += ["cdboot.img", "diskboot.img", "boot_hybrid.img"]
-        missing = [name for name in needed if not host.path(directory / name).is_file()]
+        missing = [name for name in platform.required_files if not host.path(directory / name).is_file()]
         name = f"grub-{platform.name}"
         if missing:
             out.append(Check(name, Status.FAIL, f"GRUB {platform.name} images missing in {directory} "
                              f"({', '.join(missing[:3])}{', ...' if len(missing) > 3 else ''}): needed for the ISO",
-                             f"apt-get install {package}"))
+                             f"apt-get install {platform.package}"))
         else:
             out.append(Check(name, Status.PASS, f"GRUB {platform.name} images in {directory}"))
     return out

@@ -44,12 +44,16 @@ class Platform:
 
     name: str               # module directory name, e.g. "i386-pc"
     image_format: str       # grub-mkimage -O value
+    package: str            # the Debian package that installs the module directory
     modules: tuple[str, ...]           # inside the core image
     loaded_modules: tuple[str, ...] = ()  # loaded with insmod from $prefix/<name> on the medium
+    boot_images: tuple[str, ...] = ()     # other files of the module directory the ISO needs
 
     @property
-    def all_modules(self) -> tuple[str, ...]:
-        return (*self.modules, *self.loaded_modules)
+    def required_files(self) -> tuple[str, ...]:
+        """What the module directory must hold to build this platform's image."""
+        return ("kernel.img", "moddep.lst", *(f"{m}.mod" for m in (*self.modules, *self.loaded_modules)),
+                *self.boot_images)
 
 
 # biosdisk/iso9660: read the stub (and the modules) from the CD, or from the whole
@@ -57,8 +61,10 @@ class Platform:
 BIOS = Platform(
     name="i386-pc",
     image_format="i386-pc-eltorito",   # cdboot.img + diskboot.img + compressed core
+    package="grub-pc-bin",
     modules=("biosdisk", "iso9660"),
     loaded_modules=_COMMON_MODULES,
+    boot_images=("cdboot.img", "diskboot.img", "boot_hybrid.img"),
 )
 # UEFI: GRUB takes its root from the EFI device path of BOOTX64.EFI. Booted through
 # El Torito (a CD, and OVMF even on a disk that carries El Torito) that is the whole
@@ -69,6 +75,7 @@ BIOS = Platform(
 EFI = Platform(
     name="x86_64-efi",
     image_format="x86_64-efi",
+    package="grub-efi-amd64-bin",
     modules=("fat", "iso9660", "part_msdos", "efi_gop", *_COMMON_MODULES),
 )
 
@@ -106,14 +113,10 @@ def _default_dir_pattern(help_text: str) -> str:
 def check_platform(grub: Grub, platform: Platform) -> Path:
     """The platform's module directory; ToolMissing if it or a needed module is absent."""
     directory = grub.module_dir(platform)
-    package = "grub-pc-bin" if platform is BIOS else "grub-efi-amd64-bin"
-    needed = ["kernel.img", "moddep.lst", *(f"{m}.mod" for m in platform.all_modules)]
-    if platform is BIOS:
-        needed += ["cdboot.img", "diskboot.img", "boot_hybrid.img"]
-    missing = [name for name in needed if not (directory / name).is_file()]
+    missing = [name for name in platform.required_files if not (directory / name).is_file()]
     if missing:
         raise ToolMissing(f"GRUB {platform.name} modules missing in {directory} "
-                          f"({', '.join(missing[:3])}); install {package}")
+                          f"({', '.join(missing[:3])}); install {platform.package}")
     return directory
 
 
@@ -174,7 +177,7 @@ def loaded_module_files(grub: Grub, platform: Platform) -> dict[str, bytes]:
     for name in names:
         path = directory / f"{name}.mod"
         if not path.is_file():
-            raise ToolMissing(f"GRUB module {path} missing; reinstall GRUB's {platform.name} modules")
+            raise ToolMissing(f"GRUB module {path} missing; reinstall {platform.package}")
         files[f"{name}.mod"] = path.read_bytes()
     return files
 

@@ -94,13 +94,13 @@ def resolve_epoch(value: int | None) -> int:
 
 
 def assemble(elf: bytes, core: bytes, esp: bytes, mbr_code: bytes, epoch: int,
-             modules: dict[str, bytes] | None = None) -> bytes:
+             modules: dict[str, bytes]) -> bytes:
     """The whole image as bytes: pycdlib's ISO, then the MBR, then padding.
     modules (file name -> contents) go into /boot/grub/i386-pc."""
     core_stream = io.BytesIO(core)
     try:
         with pinned_clock(epoch):
-            iso = _new_iso(elf, core_stream, esp, modules or {})
+            iso = _new_iso(elf, core_stream, esp, modules)
             layout = _layout(iso, len(core), len(esp))
             # Patch in place (same length, so the layout holds); pycdlib reads the
             # stream only when writing.

@@ -25,7 +25,7 @@ def make_root(root: Path, *, cpu_flags: str = "fpu vmx sse2", nested: str | None
     """A file-system root that has everything bootgen needs (then tests take pieces away)."""
     for platform in (grub.BIOS, grub.EFI):
         directory = root / "usr/lib/grub" / platform.name
-        for name in ["kernel.img", "moddep.lst", *(f"{m}.mod" for m in platform.all_modules),
+        for name in ["kernel.img", "moddep.lst", *(f"{m}.mod" for m in (*platform.modules, *platform.loaded_modules)),
                      "cdboot.img", "diskboot.img", "boot_hybrid.img"]:
             _touch(directory / name)
     if ovmf:
