@@ -1,3 +1,5 @@
 """bootgen: build a bare-metal VT-x readiness probe and boot it under emulators."""
 
-__version__ = "0.1.0"
+from .contract.project import VERSION as __version__
+
+__all__ = ["__version__"]

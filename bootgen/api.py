@@ -10,17 +10,20 @@ The command line is a thin layer over these functions.
 
 from __future__ import annotations
 
-from .build import BuildConfig, BuildResult, build_stub
-from .iso import IsoConfig, IsoResult, build_iso
-from .result import Result, evaluate, to_json, to_text
-from .runners.base import Ending, RunOutcome
-from .runners.bochs import BochsConfig, run_bochs
-from .runners.qemu import QemuConfig, run_qemu
-from .verdicts import ExitStatus, Verdict
+from .backends.bochs import BochsConfig, run_bochs
+from .backends.outcome import Ending, RunOutcome
+from .backends.qemu import QemuConfig, run_qemu
+from .contract.exit_status import ExitStatus
+from .contract.verdicts import Verdict
+from .image.build import BuildConfig, BuildResult, build_stub
+from .image.iso import IsoConfig, IsoResult, build_iso
+from .render.jsondoc import to_json
+from .render.text import to_text
+from .verdict.evaluate import Result, evaluate
 
 __all__ = [
     "BuildConfig", "BuildResult", "build_stub", "IsoConfig", "IsoResult", "build_iso",
-    "QemuConfig", "BochsConfig", "run_qemu", "run_bochs", "boot_qemu", "boot_bochs",
+    "QemuConfig", "BochsConfig", "run_qemu", "run_bochs", "boot_qemu",
     "Result", "RunOutcome", "Ending", "Verdict", "ExitStatus", "evaluate", "to_json", "to_text",
 ]
 
@@ -30,8 +33,3 @@ def boot_qemu(config: QemuConfig) -> Result:
     outcome = run_qemu(config)
     return evaluate(outcome.serial, outcome)
 
-
-def boot_bochs(config: BochsConfig) -> Result:
-    """Boot an ISO under Bochs and decide the verdict."""
-    outcome = run_bochs(config)
-    return evaluate(outcome.serial, outcome)

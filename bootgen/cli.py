@@ -1,7 +1,8 @@
 """The command line: build, iso, run, report, doctor.
 
 Errors become one line on stderr and an exit status (2: usage, 4: environment
-or build failure); a run's status says what the verdict was (see verdicts.ExitStatus).
+or build failure); a run's status says what the verdict was (see
+contract.exit_status.ExitStatus).
 """
 
 from __future__ import annotations
@@ -11,9 +12,13 @@ import os
 import sys
 from pathlib import Path
 
+from .backends import defaults
+from .contract import options, ports
+from .contract.exit_status import ExitStatus
+from .contract.verdicts import Verdict
 from .errors import BootgenError, UsageError
-from .paths import DEFAULT_BUILD_DIR, DEFAULT_ELF, DEFAULT_ISO, cache_dir, write_atomically
-from .verdicts import ExitStatus, Verdict
+from .files import write_atomically
+from .locations import DEFAULT_BUILD_DIR, DEFAULT_ELF, DEFAULT_ISO, cache_dir
 
 
 class _Parser(argparse.ArgumentParser):
@@ -48,7 +53,7 @@ def _port(text: str) -> int:
         value = int(text, 0)
     except ValueError:
         raise argparse.ArgumentTypeError(f"not a port number: {text!r}") from None
-    if not 0 < value <= 0xFFF8:
+    if not 0 < value <= ports.MAX_SERIAL_PORT:
         raise argparse.ArgumentTypeError(f"I/O port out of range: {text}")
     return value
 
@@ -79,7 +84,7 @@ def build_parser() -> argparse.ArgumentParser:
     b = sub.add_parser("build", help="compile and link the stub (default build/stub.elf)")
     b.add_argument("-o", "--output", type=Path, default=DEFAULT_ELF)
     b.add_argument("--append", default="", metavar="ARGS",
-                   help="default stub command line embedded in the image, e.g. 'serial=0x2f8'")
+                   help=f"default stub command line embedded in the image, e.g. 'serial={ports.COM_PORTS['COM2']:#x}'")
 
     i = sub.add_parser("iso", help="build a BIOS+UEFI bootable ISO (default build/bootgen.iso)")
     i.add_argument("-o", "--output", type=Path, default=DEFAULT_ISO)
@@ -87,21 +92,23 @@ def build_parser() -> argparse.ArgumentParser:
     i.add_argument("--append", default="", metavar="ARGS", help="stub command line baked into the ISO")
 
     r = sub.add_parser("run", help="boot the stub under an emulator and report the verdict")
-    r.add_argument("--backend", choices=("qemu", "bochs", "auto"), default="qemu",
+    r.add_argument("--backend", choices=defaults.BACKENDS, default=defaults.DEFAULT_BACKEND,
                    help="auto: nested KVM if the host offers VMX, else Bochs, else QEMU TCG")
     r.add_argument("--image", type=Path, help="ELF (QEMU -kernel) or ISO; default: build the stub "
                    "(or the ISO for Bochs)")
-    r.add_argument("--accel", choices=("tcg", "kvm"), default="tcg", help="QEMU accelerator")
-    r.add_argument("--cpu", metavar="MODEL", help="QEMU CPU model (default max under TCG, host under KVM)")
-    r.add_argument("--cpu-model", metavar="MODEL", help="Bochs CPU model (default corei7_sandy_bridge_2600k)")
-    r.add_argument("--firmware", choices=("seabios", "ovmf"), default="seabios")
-    r.add_argument("--media", choices=("kernel", "cd", "disk"), help="how QEMU boots the image "
+    r.add_argument("--accel", choices=defaults.QEMU_ACCELS, default=defaults.QEMU_ACCELS[0], help="QEMU accelerator")
+    r.add_argument("--cpu", metavar="MODEL", help="QEMU CPU model (default " + ", ".join(
+        f"{cpu} under {accel.upper()}" for accel, cpu in defaults.QEMU_CPU.items()) + ")")
+    r.add_argument("--cpu-model", metavar="MODEL", help=f"Bochs CPU model (default {defaults.BOCHS_CPU_MODEL})")
+    r.add_argument("--firmware", choices=defaults.QEMU_FIRMWARES, default=defaults.QEMU_FIRMWARES[0])
+    r.add_argument("--media", choices=defaults.QEMU_MEDIA, help="how QEMU boots the image "
                    "(default: kernel for an ELF, cd for an ISO)")
     r.add_argument("--smp", type=_positive_int, default=1)
     r.add_argument("--memory", type=_positive_int, metavar="MiB")
     r.add_argument("--append", default="", metavar="ARGS", help="stub command line (ELF boots)")
     r.add_argument("--serial-port", type=_port, metavar="PORT",
-                   help="UART port the stub writes to (default: from serial= in --append, else 0x3f8)")
+                   help=f"UART port the stub writes to (default: from serial= in --append, else "
+                        f"{ports.DEFAULT_SERIAL_PORT:#x})")
     r.add_argument("--timeout", type=_positive_float, metavar="S")
     r.add_argument("--expect", type=_verdict, metavar="VERDICT",
                    help="exit 0 only if this verdict is reached")
@@ -120,21 +127,8 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def serial_port_from_cmdline(cmdline: str, default: int = 0x3F8) -> int:
-    """The port named by the last serial= option, as the stub reads it."""
-    port = default
-    for word in cmdline.split():
-        key, _, value = word.partition("=")
-        if key == "serial":
-            try:
-                port = int(value, 0)
-            except ValueError:
-                pass
-    return port
-
-
 def _build_default_elf(append: str = "") -> Path:
-    from .build import BuildConfig, build_stub
+    from .image.build import BuildConfig, build_stub
     return build_stub(BuildConfig(output=DEFAULT_ELF, build_dir=DEFAULT_BUILD_DIR, cmdline=append,
                                   cache=cache_dir())).path
 
@@ -148,7 +142,7 @@ def _output_file(path: Path) -> Path:
 
 
 def cmd_build(args: argparse.Namespace) -> int:
-    from .build import BuildConfig, build_stub
+    from .image.build import BuildConfig, build_stub
     output = _output_file(args.output)
     result = build_stub(BuildConfig(output=output, cmdline=args.append, cache=cache_dir()))
     layout = result.layout
@@ -158,7 +152,7 @@ def cmd_build(args: argparse.Namespace) -> int:
 
 
 def cmd_iso(args: argparse.Namespace) -> int:
-    from .iso import IsoConfig, build_iso
+    from .image.iso import IsoConfig, build_iso
     output = _output_file(args.output)
     elf = args.image if args.image else _build_default_elf()
     if not elf.is_file():
@@ -168,19 +162,14 @@ def cmd_iso(args: argparse.Namespace) -> int:
     return 0
 
 
-def use_color(stream=None, environ=None) -> bool:
-    """Colour only on a terminal, and never when NO_COLOR is set (https://no-color.org)."""
-    stream = sys.stdout if stream is None else stream
-    environ = os.environ if environ is None else environ
-    return stream.isatty() and "NO_COLOR" not in environ
-
-
 def _emit(result, args: argparse.Namespace, extra: dict | None = None) -> int:
-    from .result import to_json, to_text
-    from .verdicts import exit_status
+    from .contract.exit_status import exit_status
+    from .render.jsondoc import to_json
+    from .render.terminal import use_color
+    from .render.text import to_text
     if getattr(args, "junit", None) is not None:
-        from .advice import advise
-        from .junit import write_junit
+        from .render.junit import write_junit
+        from .verdict.advice import advise
         write_junit(args.junit, result, args.expect, advise(result))
     if args.json:
         import json
@@ -196,7 +185,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     if args.junit is not None:
         _writable_output(args.junit)
     if args.backend == "auto":
-        from .hostinfo import choose_backend
+        from .backends.choice import choose_backend
         choice = choose_backend()
         args.backend, args.accel = choice.backend, choice.accel
         print(f"bootgen: testing {choice.tested}", file=sys.stderr)
@@ -204,8 +193,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         outcome, extra = _run_qemu(args)
     else:
         outcome, extra = _run_bochs(args)
-    from .result import evaluate  # usually imported already, while the guest ran
-    from .verdicts import exit_status
+    from .contract.exit_status import exit_status
+    from .verdict.evaluate import evaluate  # usually imported already, while the guest ran
     result = evaluate(outcome.serial, outcome)
     if args.keep_log is not None:  # saved before printing: a closed stdout must not lose the log
         write_atomically(args.keep_log, outcome.serial)
@@ -217,7 +206,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def _run_qemu(args: argparse.Namespace):
-    from .runners.qemu import QemuConfig, run_qemu
+    from .backends.qemu import QemuConfig, run_qemu
     if args.cpu_model:
         raise UsageError("--cpu-model is for Bochs; use --cpu with QEMU")
     image = args.image if args.image is not None else _build_default_elf()
@@ -227,13 +216,13 @@ def _run_qemu(args: argparse.Namespace):
         raise UsageError("an ISO boots as --media cd or disk, not kernel")
     cmdline = args.append
     if media == "kernel" and image.is_file():
-        from . import elf
+        from .image import elf
         layout = elf.inspect_stub_cached(image, cache_dir())  # a corrupt ELF: one clear line, before QEMU starts
         if args.serial_port is None:
             cmdline = f"{elf.embedded_cmdline(image, layout=layout)} {args.append}"
-    port = args.serial_port or serial_port_from_cmdline(cmdline)
-    memory = args.memory or (256 if args.firmware == "ovmf" else 128)
-    timeout = args.timeout or (60.0 if media != "kernel" else 30.0)
+    port = args.serial_port or options.serial_port(cmdline) or ports.DEFAULT_SERIAL_PORT
+    memory = args.memory or defaults.QEMU_MEMORY_MIB[args.firmware]
+    timeout = args.timeout or defaults.QEMU_TIMEOUT_S[media]
     config = QemuConfig(image=image, accel=args.accel, cpu=args.cpu, smp=args.smp, memory_mib=memory,
                         append=args.append, timeout_s=timeout, serial_port=port, firmware=args.firmware,
                         media=media)
@@ -245,17 +234,19 @@ def _run_qemu(args: argparse.Namespace):
 def _import_result_modules() -> None:
     """Start-up work that can overlap the guest's run instead of following it."""
     import importlib
-    importlib.import_module("bootgen.result")
+    for module in ("bootgen.verdict.evaluate", "bootgen.render.text", "bootgen.render.jsondoc"):
+        importlib.import_module(module)
 
 
 def _run_bochs(args: argparse.Namespace):
-    from .runners.bochs import BochsConfig, run_bochs
-    if args.cpu or args.accel != "tcg" or args.append or args.media or args.firmware != "seabios":
+    from .backends.bochs import BochsConfig, run_bochs
+    if args.cpu or args.accel != defaults.QEMU_ACCELS[0] or args.append or args.media \
+            or args.firmware != defaults.QEMU_FIRMWARES[0]:
         raise UsageError("--cpu, --accel, --append, --media and --firmware are QEMU options "
                          "(Bochs boots the ISO; use --cpu-model)")
     image = args.image
     if image is None:
-        from .iso import IsoConfig, build_iso
+        from .image.iso import IsoConfig, build_iso
         DEFAULT_ISO.parent.mkdir(parents=True, exist_ok=True)
         image = build_iso(IsoConfig(elf=_build_default_elf(), output=DEFAULT_ISO,
                                     cache_dir=cache_dir() / "grub")).path
@@ -272,7 +263,7 @@ def _run_bochs(args: argparse.Namespace):
 
 
 def cmd_report(args: argparse.Namespace) -> int:
-    from .result import evaluate
+    from .verdict.evaluate import evaluate
     if args.junit is not None:
         _writable_output(args.junit)
     try:
@@ -283,7 +274,8 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 
 def cmd_doctor(args: argparse.Namespace) -> int:
-    from .doctor import exit_status, run_checks, to_json, to_text
+    from .render.terminal import use_color
+    from .tools.doctor import exit_status, run_checks, to_json, to_text
     checks = run_checks()
     if args.json:
         import json

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
-"""Write stage/font.c from a PSF1 console font (run once by hand, not by the build).
+"""Write stage/out/font.c from a PSF1 console font (run once by hand, not by the build).
 
-    python3 scripts/psf2c.py /usr/share/consolefonts/Lat15-VGA16.psf.gz > stage/font.c
+    python3 scripts/psf2c.py /usr/share/consolefonts/Lat15-VGA16.psf.gz > stage/out/font.c
 
 The font used is Lat15-VGA16 from Debian's console-setup-linux package, built
 from u_vga16.bdf; its copyright notice (MIT-style, below) travels with the table.

@@ -1,25 +1,38 @@
 /*
- * stub_main: install our descriptors, read the configuration, open the
- * report, turn paging on, run the VT-x probe, end the report and exit.
+ * stub_main: install the boot CPU's descriptors, read the configuration, open
+ * the report, turn paging on, run the probe, and finish: write the verdict,
+ * end the report, power off.
  */
-#include "console.h"
-#include "fault.h"
-#include "framebuffer.h"
-#include "report.h"
+#include "boot/descriptors.h"
+#include "boot/fault.h"
+#include "boot/multiboot.h"
+#include "boot/paging.h"
+#include "cpu.h"
+#include "generated/contract.h"
+#include "generated/msr.h"
+#include "out/console.h"
+#include "out/framebuffer.h"
+#include "out/poweroff.h"
+#include "out/records.h"
+#include "out/report.h"
+#include "probe/config.h"
+#include "probe/inject.h"
+#include "probe/probe.h"
+#include "probe/verdict.h"
 #include "stub.h"
-#include "msr.h"
 #include "x86.h"
 
-void config_report_unknown(void);
-void stub_main(u32 magic, const struct multiboot_info *mbi);
-
 #define VGA_TEXT_BUFFER 0xb8000u
+
+struct cpu cpus[CPU_MAX] __attribute__((section(".bss.cpus")));
+
+void stub_main(u32 magic, const struct multiboot_info *mbi);
 
 /*
  * Where the text screen is: the loader's framebuffer info when it gives one
  * (EGA text only; a graphics framebuffer means no text mode, e.g. UEFI, and
- * framebuffer_init takes it);
- * otherwise assume a legacy BIOS machine with VGA text at 0xB8000.
+ * framebuffer_init takes it); otherwise assume a legacy BIOS machine with VGA
+ * text at 0xB8000.
  */
 static u32 text_screen(u32 magic, const struct multiboot_info *mbi)
 {
@@ -40,35 +53,64 @@ static void rec_safe_string(const char *key, const char *s)
 	rec_str(key, n ? buf : "_");
 }
 
-static void rec_boot(u32 magic, const struct multiboot_info *mbi, const struct stub_config *cfg)
+static void rec_boot(u32 magic, const struct multiboot_info *mbi)
 {
-	int multiboot = magic == MULTIBOOT_BOOTLOADER_MAGIC;
-	rec_start("boot");
-	rec_hex32("magic", magic);
-	if (multiboot) {
-		rec_hex32("mbi_flags", mbi->flags);
+	rec_start(REC_BOOT);
+	rec_hex32(KEY_MAGIC, magic);
+	if (magic == MULTIBOOT_BOOTLOADER_MAGIC) {
+		rec_hex32(KEY_MBI_FLAGS, mbi->flags);
 		if (mbi->flags & MBI_FLAG_LOADER_NAME)
-			rec_safe_string("loader", (const char *)mbi->boot_loader_name);
+			rec_safe_string(KEY_LOADER, (const char *)mbi->boot_loader_name);
 		if (mbi->flags & MBI_FLAG_FRAMEBUFFER)
-			rec_dec("framebuffer_type", mbi->framebuffer_type);
+			rec_dec(KEY_FRAMEBUFFER_TYPE, mbi->framebuffer_type);
 	}
 	rec_finish();
+}
 
-	rec_start("config");
-	rec_hex32("serial", cfg->serial_port);
-	rec_str("screen", cfg->screen ? "on" : "off");
-	rec_str("inject", cfg->inject_name);
-	rec_str("mode", cfg->vmxon_only ? "vmxon" : "full");
+static void rec_loader_registers(u32 cr0, u32 cr3, u32 cr4)
+{
+	rec_start(REC_CR);
+	rec_str(KEY_PHASE, CR_PHASE_LOADER);
+	rec_hex32(KEY_CR0, cr0);
+	rec_hex32(KEY_CR3, cr3);
+	rec_hex32(KEY_CR4, cr4);
+	u64 efer;
+	if (rdmsr_safe(IA32_EFER, &efer) < 0)
+		rec_hex64(KEY_EFER, efer);
 	rec_finish();
-	config_report_unknown();
+}
+
+static void enable_paging(void)
+{
+	step_begin(STEP_PAGING);
+	int fault = paging_enable();
+	if (fault >= 0) {
+		rec_start(REC_CHECK);
+		rec_str(KEY_NAME, CHECK_PAGING);
+		rec_str(KEY_RESULT, RESULT_FAIL);
+		if (fault == PAGING_NO_PAE) {
+			rec_text("the CPU has no PAE; continuing without paging");
+		} else {
+			rec_dec(KEY_VECTOR, (u32)fault);
+			rec_text("enabling paging raised an exception; continuing without it");
+		}
+		rec_finish();
+	}
+	rec_cr(CR_PHASE_PAGING);
+	if (fault >= 0)
+		step_fail();
+	else
+		step_ok();
 }
 
 void stub_main(u32 magic, const struct multiboot_info *mbi)
 {
 	u32 loader_cr0 = read_cr0(), loader_cr3 = read_cr3(), loader_cr4 = read_cr4();
-	struct stub_config cfg = { .serial_port = 0x3f8, .screen = 1, .inject = INJECT_NONE, .inject_name = "none" };
+	struct cpu *boot_cpu = &cpus[0];
+	struct stub_config cfg;
 
-	descriptors_init();
+	descriptors_init(boot_cpu);
+	config_defaults(&cfg);
 	config_parse(&cfg, embedded_cmdline);
 	if (magic == MULTIBOOT_BOOTLOADER_MAGIC && (mbi->flags & MBI_FLAG_CMDLINE))
 		config_parse(&cfg, (const char *)mbi->cmdline);
@@ -78,52 +120,29 @@ void stub_main(u32 magic, const struct multiboot_info *mbi)
 		framebuffer_init(mbi); /* an RGB framebuffer (UEFI) instead of text mode */
 
 	report_begin();
-	rec_boot(magic, mbi, &cfg);
-	rec_start("cr");
-	rec_str("phase", "loader");
-	rec_hex32("cr0", loader_cr0);
-	rec_hex32("cr3", loader_cr3);
-	rec_hex32("cr4", loader_cr4);
-	u64 efer;
-	if (rdmsr_safe(IA32_EFER, &efer) < 0)
-		rec_hex64("efer", efer);
-	rec_finish();
-	step_begin("descriptors");
+	rec_boot(magic, mbi);
+	config_report(&cfg);
+	rec_loader_registers(loader_cr0, loader_cr3, loader_cr4);
+	step_begin(STEP_DESCRIPTORS);
 	step_ok();
 
-	step_begin("paging");
-	int paging_fault = paging_enable();
-	if (paging_fault >= 0) {
-		rec_start("check");
-		rec_str("name", "paging");
-		rec_str("result", "fail");
-		if (paging_fault == PAGING_NO_PAE) {
-			rec_text("the CPU has no PAE; continuing without paging");
-		} else {
-			rec_dec("vector", (u32)paging_fault);
-			rec_text("enabling paging raised an exception; continuing without it");
-		}
-		rec_finish();
-	}
-	rec_start("cr");
-	rec_str("phase", "paging");
-	rec_hex32("cr0", read_cr0());
-	rec_hex32("cr3", read_cr3());
-	rec_hex32("cr4", read_cr4());
-	rec_finish();
-	if (paging_fault >= 0)
-		step_fail();
-	else
-		step_ok();
+	enable_paging();
 
 	inject_select(cfg.inject);
-	if (cfg.inject == INJECT_UD2 || cfg.inject == INJECT_PAGE_FAULT || cfg.inject == INJECT_HANG ||
-	    cfg.inject == INJECT_TRIPLE_FAULT) {
-		step_begin("inject");
-		inject_early_fault(cfg.inject);
+	if (injecting_early()) {
+		step_begin(STEP_INJECT);
+		inject_early_fault();
 		step_ok();
 	}
 
-	vmx_probe_run(loader_cr4, cfg.vmxon_only);
-	stub_exit();
+	struct probe_input in = { .loader_cr4 = loader_cr4, .vmxon_only = cfg.vmxon_only };
+	probe_run(boot_cpu, &in);
+	stub_finish();
+}
+
+NORETURN void stub_finish(void)
+{
+	verdict_write();
+	report_end();
+	power_off();
 }

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from bootgen.build import BuildConfig, build_stub
+from bootgen.image.build import BuildConfig, build_stub
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = Path(__file__).resolve().parent / "data"

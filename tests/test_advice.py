@@ -6,10 +6,13 @@ import struct
 
 import pytest
 
-from bootgen.advice import advise
-from bootgen.result import evaluate, to_json, to_text
-from bootgen.runners.base import Ending, RunOutcome
-from bootgen.verdicts import Verdict
+from bootgen.backends.outcome import Ending, RunOutcome
+from bootgen.render.jsondoc import to_json
+from bootgen.render.text import to_text
+from bootgen.verdict import Verdict
+from bootgen.verdict.advice import advise
+from bootgen.verdict.evaluate import evaluate
+
 from conftest import DATA
 from test_protocol import make_report
 

@@ -7,7 +7,7 @@ import shutil
 
 import pytest
 
-from bootgen.bench import main
+from bootgen.tools.bench import main
 
 pytestmark = [pytest.mark.qemu, pytest.mark.grub]
 

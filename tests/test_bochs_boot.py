@@ -7,12 +7,17 @@ from pathlib import Path
 
 import pytest
 
-from bootgen import decode
-from bootgen.iso import IsoConfig, build_iso
-from bootgen.result import evaluate, to_json
-from bootgen.runners.base import Ending
-from bootgen.runners.bochs import BochsConfig, bochs_available, list_cpu_models, run_bochs
-from bootgen.verdicts import Verdict
+from bootgen.backends.bochs import BochsConfig, run_bochs
+from bootgen.backends.bochs.install import list_cpu_models
+from bootgen.backends.host import Host
+from bootgen.backends.outcome import Ending
+from bootgen.contract.guest import GUEST_VMCALL_VALUE
+from bootgen.decode.cpu import cpu_identity
+from bootgen.decode.msr_fields import vmx_basic
+from bootgen.image.iso import IsoConfig, build_iso
+from bootgen.render.jsondoc import to_json
+from bootgen.verdict import Verdict
+from bootgen.verdict.evaluate import evaluate
 
 pytestmark = [pytest.mark.bochs, pytest.mark.grub]
 
@@ -22,7 +27,7 @@ NO_EPT_MODEL = "core2_penryn_t9600"  # secondary controls without EPT (bit 1) or
 
 @pytest.fixture(scope="module", autouse=True)
 def _bochs_usable():
-    if bochs_available() is None:
+    if Host().bochs_unavailable() is not None:
         pytest.skip("Bochs (with SDL2 display plugin and BIOS images) is not installed")
 
 
@@ -44,12 +49,12 @@ def test_default_model_is_vmx_ready(stub_iso):
     doc = to_json(result)
     assert doc["vmxon"]["outcome"] == "success" and doc["vmxoff"]["outcome"] == "success"
     assert doc["cpu"]["vendor"] == "GenuineIntel" and doc["cpu"]["vmx"] is True
-    assert doc["vmx_basic"]["revision_id"] == decode.vmx_basic(result.parsed).revision
+    assert doc["vmx_basic"]["revision_id"] == vmx_basic(result.report.boot_cpu).revision
     # The revision the stub wrote into its regions is the one this model's IA32_VMX_BASIC reports.
-    basic = decode.vmx_basic(result.parsed)
+    basic = vmx_basic(result.report.boot_cpu)
     assert basic is not None and basic.region_size <= 4096
-    assert result.parsed.first("vmxon-region").int("revision") == basic.revision
-    assert result.parsed.first("vmcs-region").int("revision") == basic.revision
+    assert result.report.boot_cpu.vmxon_region.revision == basic.revision
+    assert result.report.boot_cpu.vmcs_region.revision == basic.revision
     # IA32_FEATURE_CONTROL: either firmware enabled and locked it, or the stub did and said so.
     fc = doc["feature_control"]
     assert fc["state"] in ("enabled-by-firmware", "enabled-by-stub")
@@ -64,8 +69,8 @@ def test_guest_exit_trace(stub_iso):
     guest = to_json(result)["guest"]
     assert [e["reason"] for e in guest["exits"]] == [10, 30, 18, 12]
     assert [e["name"] for e in guest["exits"]] == ["CPUID", "I/O instruction", "VMCALL", "HLT"]
-    assert guest["vmcall_value"] == decode.GUEST_VMCALL_VALUE
-    entry = result.parsed.first("guest").int("entry")
+    assert guest["vmcall_value"] == GUEST_VMCALL_VALUE
+    entry = result.report.boot_cpu.guest.entry
     rips = [e["rip"] for e in guest["exits"]]
     assert entry < rips[0] < rips[1] < rips[2] < rips[3] < entry + 64  # in order, inside the guest's code
     assert [e["instruction_length"] for e in guest["exits"]] == [2, 2, 3, 1]  # cpuid, out imm8, vmcall, hlt
@@ -77,8 +82,8 @@ def test_vmxon_only_mode(stub_elf, tmp_path):
     iso = build_iso(IsoConfig(elf=stub_elf, output=tmp_path / "vmxon.iso", cmdline="mode=vmxon")).path
     _, result = boot(iso)
     assert result.verdict is Verdict.VMX_READY
-    assert result.parsed.first("config").get("mode") == "vmxon"
-    assert result.parsed.first("vmx", insn="vmlaunch") is None and to_json(result)["guest"] is None
+    assert result.report.config.mode == "vmxon"
+    assert result.report.boot_cpu.instruction("vmlaunch") is None and to_json(result)["guest"] is None
 
 
 def test_model_without_ept_or_unrestricted_guest(stub_iso):
@@ -86,11 +91,11 @@ def test_model_without_ept_or_unrestricted_guest(stub_iso):
         pytest.skip(f"this Bochs has no {NO_EPT_MODEL} model")
     _, result = boot(stub_iso, NO_EPT_MODEL)
     assert result.verdict is Verdict.VMX_READY, result.reason
-    secondary = result.parsed.first("controls", name="secondary-processor-based")
+    secondary = result.report.boot_cpu.control_word("secondary-processor-based")
     if secondary is not None:
-        assert secondary.int("allowed1") & ((1 << 1) | (1 << 7)) == 0  # no EPT, no unrestricted guest
-    for controls in result.parsed.of_type("controls"):
-        assert controls.int("refused") == 0, controls
+        assert secondary.allowed1 & ((1 << 1) | (1 << 7)) == 0  # no EPT, no unrestricted guest
+    for controls in result.report.boot_cpu.controls:
+        assert controls.refused == 0, controls
 
 
 def test_every_cpu_model(stub_iso):
@@ -100,7 +105,7 @@ def test_every_cpu_model(stub_iso):
         results = dict(zip(models, pool.map(lambda m: boot(stub_iso, m)[1], models)))
     failures = []
     for model, result in results.items():
-        identity = decode.cpu_identity(result.parsed)
+        identity = cpu_identity(result.report.boot_cpu)
         expected = Verdict.VMX_READY if identity.vmx else Verdict.NO_VMX
         if result.verdict is not expected or identity.vendor is None:
             failures.append(f"{model}: {result.verdict.value} ({result.reason}), vendor {identity.vendor}")
@@ -117,14 +122,14 @@ def test_capabilities_decoded_from_a_real_boot(stub_iso):
     _, result = boot(stub_iso, "corei7_skylake_x" if "corei7_skylake_x" in list_cpu_models() else DEFAULT_MODEL)
     doc = to_json(result)
     caps = doc["capabilities"]
-    secondary = result.parsed.first("controls", name="secondary-processor-based")
-    pin = result.parsed.first("controls", name="pin-based")
-    allowed2 = secondary.int("allowed1") if secondary else 0
+    secondary = result.report.boot_cpu.control_word("secondary-processor-based")
+    pin = result.report.boot_cpu.control_word("pin-based")
+    allowed2 = secondary.allowed1 if secondary else 0
     assert caps["ept"] == bool(allowed2 & (1 << 1))
     assert caps["vpid"] == bool(allowed2 & (1 << 5))
     assert caps["unrestricted_guest"] == bool(allowed2 & (1 << 7))
     assert caps["vmcs_shadowing"] == bool(allowed2 & (1 << 14))
-    assert caps["preemption_timer"] == bool(pin.int("allowed1") & (1 << 6))
-    assert caps["posted_interrupts"] == bool(pin.int("allowed1") & (1 << 7))
+    assert caps["preemption_timer"] == bool(pin.allowed1 & (1 << 6))
+    assert caps["posted_interrupts"] == bool(pin.allowed1 & (1 << 7))
     assert isinstance(caps["ept_1g_pages"], bool)
     assert doc["advice"] and isinstance(doc["advice"][0], str)

@@ -1,4 +1,4 @@
-"""Tests for bootgen.runners.bochs.
+"""Tests for bootgen.backends.bochs.
 
 The pure parts (bochsrc, log parsing, classification) run everywhere. The boot tests
 (marked ``bochs``) build tiny multiboot ELFs with gcc/ld, wrap each in an El Torito
@@ -18,18 +18,16 @@ from pathlib import Path
 
 import pytest
 
+from bootgen.backends import defaults, process
+from bootgen.backends.bochs import bochsrc
+from bootgen.backends.bochs import run as bochs_run
+from bootgen.backends.bochs.bochsrc import BochsConfig, render_bochsrc
+from bootgen.backends.bochs.install import BochsInstallation, list_cpu_models, parse_cpu_models
+from bootgen.backends.bochs.log import classify, instruction_ticks
+from bootgen.backends.bochs.run import run_bochs
+from bootgen.backends.host import Host
+from bootgen.backends.outcome import Ending
 from bootgen.errors import ToolMissing, UsageError
-from bootgen.runners import bochs
-from bootgen.runners.base import Ending
-from bootgen.runners.bochs import (
-    BochsConfig,
-    BochsInstallation,
-    classify,
-    instruction_ticks,
-    parse_cpu_models,
-    render_bochsrc,
-    run_bochs,
-)
 
 # --------------------------------------------------------------------------- log excerpts (Bochs 2.7)
 
@@ -188,23 +186,23 @@ def test_bochsrc_has_every_setting_a_headless_run_needs() -> None:
         assert part in cpu
     assert settings["memory"] == "guest=128, host=128"
     assert settings["clock"].startswith("sync=none")
-    assert settings["ata0-master"] == f"type=cdrom, path={bochs.IMAGE_LINK_NAME}, status=inserted"
+    assert settings["ata0-master"] == f"type=cdrom, path={bochsrc.IMAGE_LINK_NAME}, status=inserted"
     assert settings["boot"] == "cdrom"
-    assert settings["com1"] == f"enabled=1, mode=file, dev={bochs.SERIAL_NAME}"
+    assert settings["com1"] == f"enabled=1, mode=file, dev={bochsrc.SERIAL_NAME}"
     assert settings["speaker"] == "enabled=0"
     assert "waveoutdrv=dummy" in settings["sound"]
     assert settings["panic"] == "action=fatal"
-    assert settings["log"] == bochs.LOG_NAME
+    assert settings["log"] == bochsrc.LOG_NAME
     assert settings["logprefix"] == "%t%e%d"
 
 
 def test_command_runs_the_debugger_script() -> None:
-    command = bochs.bochs_command(FAKE_INSTALL)
+    command = bochsrc.bochs_command(FAKE_INSTALL)
     assert command[0] == str(FAKE_INSTALL.bochs)
     assert "-q" in command
-    assert command[command.index("-rc") + 1] == bochs.DEBUGGER_RC_NAME
-    assert bochs.DEBUGGER_COMMANDS.split() == ["c"]
-    assert bochs.bochs_environment(FAKE_INSTALL)["SDL_VIDEODRIVER"] == "dummy"
+    assert command[command.index("-rc") + 1] == bochsrc.DEBUGGER_RC_NAME
+    assert bochsrc.DEBUGGER_COMMANDS.split() == ["c"]
+    assert bochsrc.bochs_environment(FAKE_INSTALL)["SDL_VIDEODRIVER"] == "dummy"
 
 
 def test_missing_image_is_a_usage_error(tmp_path: Path) -> None:
@@ -218,12 +216,12 @@ def test_missing_bochs_is_tool_missing(tmp_path: Path, monkeypatch: pytest.Monke
     monkeypatch.setenv("PATH", str(tmp_path))
     with pytest.raises(ToolMissing, match="bochs"):
         run_bochs(BochsConfig(image=image))
-    assert bochs.bochs_available() is None
+    assert Host().bochs_unavailable() is not None
 
 
 # --------------------------------------------------------------------------- boot fixtures
 
-UNAVAILABLE = bochs.bochs_unavailable_reason()
+UNAVAILABLE = Host().bochs_unavailable()
 needs_bochs = pytest.mark.skipif(UNAVAILABLE is not None, reason=f"Bochs unavailable: {UNAVAILABLE}")
 
 STUB_COMMON = r"""
@@ -439,12 +437,12 @@ class Observed:
 def observe(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Observed:
     seen = Observed([], [], tmp_path / "temp-root")
     seen.temp_root.mkdir()
-    monkeypatch.setattr(bochs.tempfile, "tempdir", str(seen.temp_root))
-    real_popen, real_run = subprocess.Popen, bochs._run_process
+    monkeypatch.setenv("TMPDIR", str(seen.temp_root))
+    real_popen, real_run = subprocess.Popen, bochs_run._run_process
 
     def recording_popen(command, *args, **kwargs):  # type: ignore[no-untyped-def]
         proc = real_popen(command, *args, **kwargs)
-        if bochs.DEBUGGER_RC_NAME in command:  # a Bochs run, not a helper tool
+        if bochsrc.DEBUGGER_RC_NAME in command:  # a Bochs run, not a helper tool
             seen.processes.append(proc)
         return proc
 
@@ -452,8 +450,8 @@ def observe(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Observed:
         seen.run_dir_modes.append(cwd.stat().st_mode & 0o777)
         return real_run(command, cwd, env, timeout_s)
 
-    monkeypatch.setattr(bochs.subprocess, "Popen", recording_popen)
-    monkeypatch.setattr(bochs, "_run_process", recording_run)
+    monkeypatch.setattr(process.subprocess, "Popen", recording_popen)
+    monkeypatch.setattr(bochs_run, "_run_process", recording_run)
     return seen
 
 
@@ -472,8 +470,8 @@ def _assert_cleaned_up(seen: Observed) -> None:
 @pytest.mark.bochs
 @needs_bochs
 def test_cpu_models_come_from_bochs() -> None:
-    models = bochs.list_cpu_models()
-    assert bochs.DEFAULT_CPU_MODEL in models
+    models = list_cpu_models()
+    assert defaults.BOCHS_CPU_MODEL in models
     assert {"bx_generic", "ryzen", "tigerlake"} <= set(models)
 
 
@@ -489,17 +487,14 @@ def test_unknown_cpu_model_is_a_usage_error(tmp_path: Path) -> None:
 @pytest.mark.bochs
 @needs_bochs
 def test_guest_exit_with_vmx_on_the_default_model(images: BootImages, observe: Observed, tmp_path: Path) -> None:
-    keep = tmp_path / "kept"
-    outcome = run_bochs(BochsConfig(image=images.facts, keep_dir=keep, timeout_s=120))
+    outcome = run_bochs(BochsConfig(image=images.facts, timeout_s=120))
     assert outcome.ending is Ending.GUEST_EXIT, outcome.detail
     assert outcome.exit_status == 1
     # Bochs's BIOS locks IA32_FEATURE_CONTROL with VMXON outside SMX allowed (bits 0 and 2).
     assert outcome.serial == b"BOCHS-TEST\nVMX=1\nFC=00000005\nEND\n"
     assert outcome.backend == "bochs"
     assert (instruction_ticks(outcome.emulator_log) or 0) > 1_000_000
-    assert {path.name for path in outcome.kept_files} >= {"bochsrc", "bochs.log", "serial.log"}
-    assert (keep / "serial.log").read_bytes() == outcome.serial
-    assert "Shutdown port" in (keep / "bochs.log").read_text()
+    assert "Shutdown port" in outcome.emulator_log
     _assert_cleaned_up(observe)
 
 
@@ -527,5 +522,5 @@ def test_timeout_kills_bochs_and_keeps_partial_serial(images: BootImages, observ
     outcome = run_bochs(BochsConfig(image=images.hang, timeout_s=20))
     assert outcome.ending is Ending.TIMEOUT, outcome.detail
     assert outcome.serial == b"HANG\n"
-    assert 20 <= outcome.elapsed_s < 20 + bochs.TERM_GRACE_S + 5
+    assert 20 <= outcome.elapsed_s < 20 + bochs_run.TERM_GRACE_S + 5
     _assert_cleaned_up(observe)

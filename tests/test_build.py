@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from bootgen import elf
-from bootgen.build import BuildConfig, build_stub
 from bootgen.errors import BuildError
+from bootgen.image import elf
+from bootgen.image.build import BuildConfig, build_stub
 
 
 def test_grub_accepts_the_stub(stub_elf):

@@ -10,12 +10,16 @@ import sys
 
 import pytest
 
-from bootgen import capabilities as cap
-from bootgen.capabilities import CapabilityMsrs, decode_capabilities, from_msrs, to_text_lines
-from bootgen.cli import use_color
-from bootgen.decode import VmxBasic
-from bootgen.protocol import parse
-from bootgen.result import evaluate, to_json, to_text
+from bootgen.arch import msr, vmx_controls
+from bootgen.decode.capabilities import CapabilityMsrs, VmxCapabilities, decode_capabilities, from_msrs
+from bootgen.decode.msr_fields import VmxBasic, VmxMisc
+from bootgen.render.capabilities_text import to_text_lines
+from bootgen.render.jsondoc import to_json
+from bootgen.render.terminal import use_color
+from bootgen.render.text import to_text
+from bootgen.report import read
+from bootgen.verdict.evaluate import evaluate
+
 from conftest import DATA, ROOT
 from test_protocol import make_report
 
@@ -24,8 +28,8 @@ REQUIRED_KEYS = ("ept", "vpid", "unrestricted_guest", "preemption_timer", "vmcs_
 BOCHS_LOGS = sorted(DATA.glob("bochs-*.log"))
 
 
-def caps_of(name: str) -> cap.VmxCapabilities:
-    return decode_capabilities(parse((DATA / name).read_bytes()))
+def caps_of(name: str) -> VmxCapabilities:
+    return decode_capabilities(read((DATA / name).read_bytes()).boot_cpu)
 
 
 # --------------------------------------------------------------------------- published / SDM values
@@ -37,7 +41,7 @@ def test_sandy_bridge_vmx_basic():
     basic = VmxBasic.decode(0x00DA040000000010)
     assert (basic.revision, basic.region_size, basic.memory_type_name) == (0x10, 1024, "WB")
     assert basic.true_controls and basic.ins_outs_info and basic.dual_monitor and not basic.addr32
-    caps = from_msrs(CapabilityMsrs({cap.IA32_VMX_BASIC: 0x00DA040000000010}))
+    caps = from_msrs(CapabilityMsrs({msr.IA32_VMX_BASIC: 0x00DA040000000010}))
     flat = caps.flat()
     assert flat["true_controls"] is True
     # Only IA32_VMX_BASIC: every control capability is false, not guessed.
@@ -47,7 +51,7 @@ def test_sandy_bridge_vmx_basic():
 def test_misc_fields():
     """IA32_VMX_MISC (A.6): rate in 4:0, activity states 8:6, CR3 targets 24:16, MSR lists 27:25, bit 29."""
     value = 5 | 1 << 5 | 0b101 << 6 | 4 << 16 | 2 << 25 | 1 << 29 | 0x1234 << 32
-    misc = cap.VmxMisc(value)
+    misc = VmxMisc(value)
     assert misc.preemption_timer_rate == 5
     assert misc.stores_lma_on_exit
     assert misc.activity_states == ["hlt", "wait-for-sipi"]
@@ -57,18 +61,18 @@ def test_misc_fields():
     assert misc.mseg_revision == 0x1234
     # The rate is reported only with a preemption timer to go with it.
     pin_with_timer = 0x0000007F00000016
-    flat = from_msrs(CapabilityMsrs({cap.IA32_VMX_MISC: value, cap.IA32_VMX_PINBASED_CTLS: pin_with_timer})).flat()
+    flat = from_msrs(CapabilityMsrs({msr.IA32_VMX_MISC: value, msr.IA32_VMX_PINBASED_CTLS: pin_with_timer})).flat()
     assert flat["preemption_timer"] is True and flat["preemption_timer_rate"] == 5
-    flat = from_msrs(CapabilityMsrs({cap.IA32_VMX_MISC: value, cap.IA32_VMX_PINBASED_CTLS: 0x3F00000016})).flat()
+    flat = from_msrs(CapabilityMsrs({msr.IA32_VMX_MISC: value, msr.IA32_VMX_PINBASED_CTLS: 0x3F00000016})).flat()
     assert flat["preemption_timer"] is False and flat["preemption_timer_rate"] is None
 
 
-def _ept_machine(ept_vpid_cap: int, secondary_allowed1: int = 0x000000A2) -> cap.VmxCapabilities:
+def _ept_machine(ept_vpid_cap: int, secondary_allowed1: int = 0x000000A2) -> VmxCapabilities:
     """Primary allows secondary controls; secondary allows EPT, VPID, unrestricted guest by default."""
     return from_msrs(CapabilityMsrs({
-        cap.IA32_VMX_PROCBASED_CTLS: 0xF7F9FFFE_0401E172,
-        cap.IA32_VMX_PROCBASED_CTLS2: secondary_allowed1 << 32,
-        cap.IA32_VMX_EPT_VPID_CAP: ept_vpid_cap,
+        msr.IA32_VMX_PROCBASED_CTLS: 0xF7F9FFFE_0401E172,
+        msr.IA32_VMX_PROCBASED_CTLS2: secondary_allowed1 << 32,
+        msr.IA32_VMX_EPT_VPID_CAP: ept_vpid_cap,
     }))
 
 
@@ -94,8 +98,8 @@ def test_ept_bits_need_ept_enabled():
 
 
 def test_secondary_controls_need_the_primary_activation_bit():
-    msrs = CapabilityMsrs({cap.IA32_VMX_PROCBASED_CTLS: 0x7781FFFE_0401E172,  # bit 63 clear
-                           cap.IA32_VMX_PROCBASED_CTLS2: 0xFF << 32})
+    msrs = CapabilityMsrs({msr.IA32_VMX_PROCBASED_CTLS: 0x7781FFFE_0401E172,  # bit 63 clear
+                           msr.IA32_VMX_PROCBASED_CTLS2: 0xFF << 32})
     caps = from_msrs(msrs)
     assert not caps.groups["secondary_processor_based"].active
     assert not caps.flat()["ept"] and not caps.flat()["unrestricted_guest"]
@@ -103,42 +107,42 @@ def test_secondary_controls_need_the_primary_activation_bit():
 
 def test_true_controls_give_the_must_be_1_settings():
     """A.2: with IA32_VMX_BASIC[55], allowed-0 comes from the TRUE MSR (CR3-load exiting may be 0)."""
-    msrs = {cap.IA32_VMX_PROCBASED_CTLS: 0xF7F9FFFE_0401E172, cap.IA32_VMX_TRUE_PROCBASED_CTLS: 0xF7F9FFFE_04006172}
-    with_true = from_msrs(CapabilityMsrs({**msrs, cap.IA32_VMX_BASIC: 0x00D8100000000001}))
-    without = from_msrs(CapabilityMsrs({**msrs, cap.IA32_VMX_BASIC: 0x0058100000000001}))
+    msrs = {msr.IA32_VMX_PROCBASED_CTLS: 0xF7F9FFFE_0401E172, msr.IA32_VMX_TRUE_PROCBASED_CTLS: 0xF7F9FFFE_04006172}
+    with_true = from_msrs(CapabilityMsrs({**msrs, msr.IA32_VMX_BASIC: 0x00D8100000000001}))
+    without = from_msrs(CapabilityMsrs({**msrs, msr.IA32_VMX_BASIC: 0x0058100000000001}))
     assert not with_true.groups["primary_processor_based"].must_be_1("cr3_load_exiting")
     assert without.groups["primary_processor_based"].must_be_1("cr3_load_exiting")
     assert with_true.groups["primary_processor_based"].can_be_1("hlt_exiting")
 
 
 def test_tertiary_controls():
-    msrs = CapabilityMsrs({cap.IA32_VMX_PROCBASED_CTLS: (0xF7F9FFFE | 1 << 17) << 32 | 0x0401E172,
-                           cap.IA32_VMX_PROCBASED_CTLS3: 1 << 4 | 1 << 1})
+    msrs = CapabilityMsrs({msr.IA32_VMX_PROCBASED_CTLS: (0xF7F9FFFE | 1 << 17) << 32 | 0x0401E172,
+                           msr.IA32_VMX_PROCBASED_CTLS3: 1 << 4 | 1 << 1})
     flat = from_msrs(msrs).flat()
     assert flat["tertiary_controls"] and flat["ipi_virtualization"] and flat["hlat"]
     # The same MSR without the activation bit in the primary controls counts for nothing.
-    msrs = CapabilityMsrs({cap.IA32_VMX_PROCBASED_CTLS: 0xF7F9FFFE_0401E172, cap.IA32_VMX_PROCBASED_CTLS3: 0x12})
+    msrs = CapabilityMsrs({msr.IA32_VMX_PROCBASED_CTLS: 0xF7F9FFFE_0401E172, msr.IA32_VMX_PROCBASED_CTLS3: 0x12})
     assert not from_msrs(msrs).flat()["ipi_virtualization"]
 
 
 def test_vmfunc_and_vmcs_enum():
-    msrs = CapabilityMsrs({cap.IA32_VMX_PROCBASED_CTLS: 0xF7F9FFFE_0401E172,
-                           cap.IA32_VMX_PROCBASED_CTLS2: (1 << 13) << 32,
-                           cap.IA32_VMX_VMFUNC: 1, cap.IA32_VMX_VMCS_ENUM: 0x2E << 1})
+    msrs = CapabilityMsrs({msr.IA32_VMX_PROCBASED_CTLS: 0xF7F9FFFE_0401E172,
+                           msr.IA32_VMX_PROCBASED_CTLS2: (1 << 13) << 32,
+                           msr.IA32_VMX_VMFUNC: 1, msr.IA32_VMX_VMCS_ENUM: 0x2E << 1})
     caps = from_msrs(msrs)
     assert caps.flat()["eptp_switching"] and caps.flat()["vmcs_highest_index"] == 0x2E
     assert caps.vm_functions == [0]
 
 
 def test_control_tables_are_consistent():
-    for spec in cap.CONTROL_GROUPS:
+    for spec in vmx_controls.CONTROL_WORDS:
         bits = [b.bit for b in spec.bits]
         keys = [b.key for b in spec.bits]
         assert len(set(bits)) == len(bits) and len(set(keys)) == len(keys), spec.key
         assert all(0 <= b < (64 if spec.allowed1_only else 32) for b in bits)
         assert all(k.isidentifier() and k == k.lower() for k in keys)
     # Default-1 controls (A.2) are not named as optional capabilities.
-    assert {b.bit for b in cap.PIN_BASED_BITS}.isdisjoint({1, 2, 4})
+    assert {b.bit for b in vmx_controls.PIN_BASED_BITS}.isdisjoint({1, 2, 4})
 
 
 # --------------------------------------------------------------------------- real Bochs logs
@@ -180,7 +184,7 @@ def test_bochs_penryn_has_secondary_controls_without_ept():
     flat = caps.flat()
     assert flat["secondary_controls"] and not flat["ept"] and not flat["vpid"]
     assert flat["apic_access_virtualization"] and not flat["preemption_timer"]
-    assert cap.IA32_VMX_EPT_VPID_CAP not in caps.msrs.values
+    assert msr.IA32_VMX_EPT_VPID_CAP not in caps.msrs.values
     text = "\n".join(to_text_lines(caps))
     assert "EPT" in text and "not reported" not in text.split("interrupts")[0]  # EPT is known to be absent
 
@@ -190,7 +194,7 @@ def test_bochs_yonah_has_no_secondary_controls():
     flat = caps.flat()
     assert not flat["secondary_controls"] and not flat["ept"] and not flat["vpid"]
     assert not flat["ia32e_mode_guest"]  # a 32-bit CPU
-    assert cap.IA32_VMX_PROCBASED_CTLS2 not in caps.msrs.values
+    assert msr.IA32_VMX_PROCBASED_CTLS2 not in caps.msrs.values
 
 
 def test_no_vmx_cpu_reports_nothing():
@@ -206,7 +210,7 @@ def test_json_capabilities_for_every_real_log(log):
     json.dumps(doc)  # serialisable
     for key in REQUIRED_KEYS:
         assert isinstance(doc["capabilities"][key], bool), key
-    assert set(doc["vmx_controls"]) == {g.key for g in cap.CONTROL_GROUPS}
+    assert set(doc["vmx_controls"]) == {g.key for g in vmx_controls.CONTROL_WORDS}
     assert isinstance(doc["advice"], list) and doc["advice"]
     assert all(isinstance(line, str) and line for line in doc["advice"])
 
@@ -222,8 +226,8 @@ def test_faulted_msr_is_absent_and_said_so():
         "msr index=0x0000048c fault=13 phase=capability",
         "verdict name=vmx-ready",
     ])
-    caps = decode_capabilities(parse(report))
-    assert caps.msrs.faults == {cap.IA32_VMX_EPT_VPID_CAP: 13}
+    caps = decode_capabilities(read(report).boot_cpu)
+    assert caps.msrs.faults == {msr.IA32_VMX_EPT_VPID_CAP: 13}
     assert caps.flat()["ept"] and not caps.flat()["ept_1g_pages"]
     assert caps.msrs.as_dict()["0x0000048c"] == {"name": "IA32_VMX_EPT_VPID_CAP", "fault": 13}
     text = "\n".join(to_text_lines(caps))
@@ -242,10 +246,10 @@ def test_controls_records_stand_in_for_missing_msr_records():
         "allowed1=0x02177fff value=0x00000000 refused=0x00000000",
         "verdict name=no-vmx",
     ])
-    caps = decode_capabilities(parse(report))
+    caps = decode_capabilities(read(report).boot_cpu)
     flat = caps.flat()
     assert flat["preemption_timer"] and flat["ept"] and flat["vmcs_shadowing"]
-    assert caps.groups["pin_based"].source == cap.IA32_VMX_TRUE_PINBASED_CTLS
+    assert caps.groups["pin_based"].source == msr.IA32_VMX_TRUE_PINBASED_CTLS
     # The EPT capability MSR was never read: its details are "not reported", not "no".
     summary = {i.key: i for g in caps.summary() for i in g.items}
     assert not summary["ept_1g_pages"].reported and summary["ept"].reported

@@ -1,7 +1,9 @@
 """Bit-field decoding, checked against values from the SDM and from real CPUs."""
 
-from bootgen.decode import FeatureControl, VmxBasic, cpu_identity, family_model_stepping
-from bootgen.protocol import parse
+from bootgen.decode.cpu import cpu_identity, family_model_stepping
+from bootgen.decode.msr_fields import FeatureControl, VmxBasic
+from bootgen.report import read
+
 from conftest import DATA
 
 
@@ -34,7 +36,7 @@ def test_family_model_stepping():
 
 
 def test_identity_from_real_log():
-    identity = cpu_identity(parse((DATA / "qemu-tcg-no-vmx.log").read_bytes()))
+    identity = cpu_identity(read((DATA / "qemu-tcg-no-vmx.log").read_bytes()).boot_cpu)
     assert identity.vendor == "AuthenticAMD"
     assert identity.vmx is False
     assert identity.hypervisor is True and identity.hypervisor_vendor == "TCGTCGTCGTCG"

@@ -8,8 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from bootgen import doctor, grub
-from bootgen.doctor import Host, Status, run_checks
+from bootgen.image import grub
+from bootgen.tools import doctor
+from bootgen.tools.doctor import Host, Status, run_checks
+
 from conftest import run_cli
 
 TOOLS = ("gcc", "ld", "grub-mkimage", "qemu-system-x86_64")

@@ -1,7 +1,8 @@
 """Every failure the stub claims to detect, produced on purpose (inject=NAME) and checked.
 
-The matrix runs on Bochs, whose emulated VT-x has every path; docs/failure-modes.md lists
-each row with the test that proves it. The harness is also tested under faults: the
+The matrix (bootgen/contract/injects.py: what each injection must produce) runs on Bochs,
+whose emulated VT-x has every path; docs/failure-modes.md lists each row with the test that
+proves it. The harness is also tested under faults: the
 emulator killed mid-run or missing, and no TCP port ever opened.
 """
 
@@ -17,35 +18,21 @@ from pathlib import Path
 
 import pytest
 
-from bootgen.iso import IsoConfig, build_iso
-from bootgen.result import evaluate, to_json
-from bootgen.runners.base import Ending
-from bootgen.runners.qemu import QemuConfig, run_qemu
-from bootgen.verdicts import Verdict
-from conftest import run_cli
+from bootgen.backends.host import Host
+from bootgen.backends.outcome import Ending
+from bootgen.backends.qemu import QemuConfig, run_qemu
+from bootgen.contract.injects import MATRIX, SPECS
+from bootgen.image.iso import IsoConfig, build_iso
+from bootgen.render.jsondoc import to_json
+from bootgen.verdict import Verdict
+from bootgen.verdict.evaluate import evaluate
 
-#: inject name -> (verdict, stable JSON keys that must hold these values)
-MATRIX = {
-    "bad-revision": ("vmxon-failed", {"cf": 1, "zf": 0, "vector": None}),
-    "revision-bit31": ("vmxon-failed", {"cf": 1, "zf": 0, "vector": None}),
-    "unaligned-vmxon": ("vmxon-failed", {"cf": 1, "zf": 0, "vector": None}),
-    "vmxon-beyond-maxphyaddr": ("vmxon-failed", {"cf": 1, "zf": 0, "vector": None}),
-    "vmxe-clear": ("vmxon-failed", {"vector": 6}),
-    "cr0-ne-clear": ("vmxon-failed", {"vector": 13}),
-    "vmxe-preset": ("vmx-in-use", {}),
-    "double-vmxon": ("vmxon-failed", {"cf": 1, "zf": 0}),
-    "double-vmxon-vmcs": ("vmxon-failed", {"cf": 0, "zf": 1, "instruction_error": 15}),
-    "bad-control": ("vmentry-failed", {"zf": 1, "instruction_error": 7}),
-    "bad-host-state": ("vmentry-failed", {"zf": 1, "instruction_error": 8}),
-    "bad-guest-state": ("vmentry-failed", {"entry_failure_reason": 33}),
-    "ud2": ("fault", {"vector": 6}),
-    "page-fault": ("fault", {"vector": 14}),
-}
+from conftest import run_cli
 
 
 def _bochs_boot(stub_elf: Path, tmp_path: Path, inject: str, timeout_s: float = 90):
-    from bootgen.runners.bochs import BochsConfig, bochs_available, run_bochs
-    if bochs_available() is None:
+    from bootgen.backends.bochs import BochsConfig, run_bochs
+    if Host().bochs_unavailable() is not None:
         pytest.skip("Bochs (with SDL2 display plugin and BIOS images) is not installed")
     iso = build_iso(IsoConfig(elf=stub_elf, output=tmp_path / f"{inject}.iso", cmdline=f"inject={inject}")).path
     outcome = run_bochs(BochsConfig(image=iso, timeout_s=timeout_s))
@@ -56,10 +43,10 @@ def _bochs_boot(stub_elf: Path, tmp_path: Path, inject: str, timeout_s: float = 
 @pytest.mark.grub
 @pytest.mark.parametrize("inject", sorted(MATRIX))
 def test_injected_failure_on_bochs(stub_elf, tmp_path, inject):
-    verdict, keys = MATRIX[inject]
+    verdict, keys = SPECS[inject].verdict, SPECS[inject].detail
     outcome, result = _bochs_boot(stub_elf, tmp_path, inject)
     assert outcome.ending is Ending.GUEST_EXIT, outcome.detail  # the image still exits cleanly
-    assert result.parsed.first("config").get("inject") == inject
+    assert result.report.config.inject == inject
     doc = to_json(result)
     assert doc["verdict"] == verdict, doc["reason"]
     for key, value in keys.items():
@@ -197,8 +184,8 @@ def test_qemu_killed_mid_run(stub_elf, tmp_path):
 @pytest.mark.bochs
 @pytest.mark.grub
 def test_bochs_killed_mid_run(stub_elf, tmp_path):
-    from bootgen.runners.bochs import BochsConfig, bochs_available, run_bochs
-    if bochs_available() is None:
+    from bootgen.backends.bochs import BochsConfig, run_bochs
+    if Host().bochs_unavailable() is not None:
         pytest.skip("Bochs is not installed")
     iso = build_iso(IsoConfig(elf=stub_elf, output=tmp_path / "hang-kill.iso", cmdline="inject=hang")).path
     seen_tcp: set[str] = set()

@@ -21,8 +21,9 @@ from pathlib import Path
 import pycdlib
 import pytest
 
-from bootgen import fat, grub, hybrid, iso
 from bootgen.errors import BuildError, ToolMissing, UsageError
+from bootgen.image import fat, grub, hybrid, iso
+
 from fixtures_elf import MARKER, QEMU_EXIT_STATUS, build_tiny_elf, tools_available
 
 REPO = Path(__file__).resolve().parents[1]
@@ -483,7 +484,7 @@ def test_esp_holds_grub_efi_and_stub(built: iso.IsoResult, tiny_elf: Path, tmp_p
 _BUILD_SNIPPET = """
 import sys
 from pathlib import Path
-from bootgen.iso import IsoConfig, build_iso
+from bootgen.image.iso import IsoConfig, build_iso
 build_iso(IsoConfig(elf=Path(sys.argv[1]), output=Path(sys.argv[2]), cmdline=sys.argv[3]))
 """
 

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import xml.etree.ElementTree as ET
 
-from bootgen.junit import junit_xml, write_junit
-from bootgen.protocol import parse
-from bootgen.result import evaluate
-from bootgen.runners.base import Ending, RunOutcome
-from bootgen.verdicts import Verdict
+from bootgen.backends.outcome import Ending, RunOutcome
+from bootgen.render.junit import junit_xml, write_junit
+from bootgen.report.wire import parse
+from bootgen.verdict import Verdict
+from bootgen.verdict.evaluate import evaluate
+
 from conftest import DATA, run_cli
 from test_protocol import make_report
 

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import zlib
 
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from bootgen.protocol import parse, parse_record
+from bootgen.report.wire import parse, parse_record
+
 from conftest import DATA
 
 REAL_LOG = (DATA / "qemu-tcg-no-vmx.log").read_bytes()

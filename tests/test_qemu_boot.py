@@ -11,12 +11,13 @@ from pathlib import Path
 
 import pytest
 
-from bootgen.build import BuildConfig, build_stub
-from bootgen.result import evaluate
-from bootgen.runners.base import Ending
-from bootgen.hostinfo import host_offers_nested_vmx, kvm_usable
-from bootgen.runners.qemu import QemuConfig, run_qemu
-from bootgen.verdicts import Verdict
+from bootgen.backends.host import Host
+from bootgen.backends.outcome import Ending
+from bootgen.backends.qemu import QemuConfig, run_qemu
+from bootgen.image.build import BuildConfig, build_stub
+from bootgen.verdict import Verdict
+from bootgen.verdict.evaluate import evaluate
+
 from conftest import run_cli
 
 pytestmark = pytest.mark.qemu
@@ -31,21 +32,22 @@ def test_tcg_has_no_vmx(stub_elf):
     outcome, result = boot(stub_elf)
     assert outcome.ending is Ending.GUEST_EXIT
     assert result.verdict is Verdict.NO_VMX, result.reason
-    parsed = result.parsed
-    assert parsed.first("check", name="cpuid-vmx").get("result") == "fail"
-    assert parsed.first("check", name="hypervisor-present").get("value") == "1"
-    steps = [(r.get("name"), r.get("state")) for r in parsed.of_type("step")]
+    cpu = result.report.boot_cpu
+    assert cpu.check("cpuid-vmx").result == "fail"
+    assert cpu.check("hypervisor-present").raw["value"] == "1"
+    steps = [(r.name, r.state) for r in cpu.steps]
     assert ("paging", "ok") in steps and ("cpuid-vmx", "fail") in steps
-    paging = parsed.first("cr", phase="paging")
-    assert paging.int("cr0") & 0x80000020 == 0x80000020  # PG and NE
+    paging = cpu.registers("paging")
+    assert paging.cr0 & 0x80000020 == 0x80000020  # PG and NE
 
 
 @pytest.mark.parametrize("cpu", ["qemu64", "max", "Nehalem"])
 def test_cpu_models_behave_the_same(stub_elf, cpu):
-    from bootgen.api import QemuConfig as ApiConfig, boot_qemu
+    from bootgen.api import QemuConfig as ApiConfig
+    from bootgen.api import boot_qemu
     result = boot_qemu(ApiConfig(image=stub_elf, cpu=cpu))
     assert result.verdict is Verdict.NO_VMX, result.reason
-    assert result.parsed.first("check", name="cpu-vendor").get("vendor") in ("GenuineIntel", "AuthenticAMD")
+    assert result.report.boot_cpu.check("cpu-vendor").values["vendor"] in ("GenuineIntel", "AuthenticAMD")
 
 
 def test_ud2_json_carries_the_vector(stub_elf):
@@ -59,7 +61,7 @@ def test_ud2_json_carries_the_vector(stub_elf):
 def test_serial_port_from_command_line(stub_elf):
     outcome, result = boot(stub_elf, append="serial=0x2f8", serial_port=0x2F8)
     assert result.verdict is Verdict.NO_VMX
-    assert result.parsed.first("config").int("serial") == 0x2F8
+    assert result.report.config.serial == 0x2F8
     # Nothing reaches COM1 when the stub is told to use COM2.
     outcome, result = boot(stub_elf, append="serial=0x2f8", serial_port=0x3F8, timeout_s=10)
     assert b"#BOOTGEN" not in outcome.serial and result.verdict is Verdict.NO_VERDICT
@@ -75,10 +77,10 @@ def test_embedded_cmdline_is_used(tmp_path):
 @pytest.mark.parametrize("option", ["frobnicate=1", "serial=4294968320", "serial=0x1zz", "inject=nonsense"])
 def test_unknown_option_is_reported(stub_elf, option):
     _, result = boot(stub_elf, append=option)
-    warning = result.parsed.first("warning")
-    assert warning is not None and warning.get("option") == option
+    warning = result.report.warnings[0] if result.report.warnings else None
+    assert warning is not None and warning.option == option
     assert result.verdict is Verdict.NO_VMX
-    assert result.parsed.first("config").int("serial") == 0x3F8  # a bad port leaves COM1 in place
+    assert result.report.config.serial == 0x3F8  # a bad port leaves COM1 in place
 
 
 @pytest.mark.parametrize("inject,vector", [("ud2", 6), ("page-fault", 14)])
@@ -86,10 +88,10 @@ def test_unexpected_exception_is_reported(stub_elf, inject, vector):
     outcome, result = boot(stub_elf, append=f"inject={inject}")
     assert outcome.ending is Ending.GUEST_EXIT  # the stub exited cleanly after reporting
     assert result.verdict is Verdict.FAULT
-    exc = result.parsed.first("exception")
-    assert exc.int("vector") == vector and exc.get("step") == "inject"
+    exc = result.report.boot_cpu.exception
+    assert exc.vector == vector and exc.step == "inject"
     if vector == 14:
-        assert exc.int("cr2") == 0xFFFFF000
+        assert exc.number("cr2") == 0xFFFFF000
 
 
 def test_triple_fault_is_no_verdict(stub_elf):
@@ -132,9 +134,9 @@ def test_cli_run_json_and_keep_log(stub_elf, tmp_path):
 
 @pytest.mark.kvm
 def test_kvm_verdict_agrees_with_the_host(stub_elf):
-    if why := kvm_usable():
+    if why := Host().kvm_problem():
         pytest.skip(f"KVM is not usable here: {why}")
-    expected = Verdict.VMX_READY if host_offers_nested_vmx() else Verdict.NO_VMX
+    expected = Verdict.VMX_READY if Host().offers_nested_vmx() else Verdict.NO_VMX
     outcome, result = boot(stub_elf, accel="kvm", cpu=os.environ.get("BOOTGEN_KVM_CPU", "host"), timeout_s=20)
     if outcome.ending is Ending.EMULATOR_CRASH:
         pytest.skip(f"this host's KVM cannot run the stub: {outcome.detail[:200]}")

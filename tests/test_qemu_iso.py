@@ -6,12 +6,13 @@ from pathlib import Path
 
 import pytest
 
-from bootgen.firmware import ovmf_available
-from bootgen.iso import IsoConfig, build_iso
-from bootgen.result import evaluate
-from bootgen.runners.base import Ending
-from bootgen.runners.qemu import QemuConfig, run_qemu
-from bootgen.verdicts import Verdict
+from bootgen.backends.firmware import ovmf_available
+from bootgen.backends.outcome import Ending
+from bootgen.backends.qemu import QemuConfig, run_qemu
+from bootgen.image.iso import IsoConfig, build_iso
+from bootgen.verdict import Verdict
+from bootgen.verdict.evaluate import evaluate
+
 from conftest import run_cli
 
 pytestmark = [pytest.mark.qemu, pytest.mark.grub]
@@ -32,18 +33,18 @@ def test_iso_boots_to_a_verdict(stub_iso, firmware, media):
     result = evaluate(outcome.serial, outcome)
     assert outcome.ending is Ending.GUEST_EXIT, outcome.detail
     assert result.verdict is Verdict.NO_VMX, result.reason  # TCG has no VT-x
-    boot = result.parsed.first("boot")
-    assert boot.get("loader", "").startswith("GRUB")
+    boot = result.report.boot
+    assert (boot.loader or "").startswith("GRUB")
     if firmware == "ovmf":
         # No VGA text mode under UEFI: GRUB hands over an RGB framebuffer, which the stub draws into (test_screen.py).
-        assert boot.int("framebuffer_type") == 1
+        assert boot.framebuffer_type == 1
 
 
 def test_cmdline_baked_into_the_iso(stub_elf, tmp_path):
     iso = build_iso(IsoConfig(elf=stub_elf, output=tmp_path / "com2.iso", cmdline="serial=0x2f8 inject=ud2")).path
     outcome = run_qemu(QemuConfig(image=iso, media="cd", serial_port=0x2F8, timeout_s=60))
     result = evaluate(outcome.serial, outcome)
-    assert result.verdict is Verdict.FAULT and result.parsed.first("exception").int("vector") == 6
+    assert result.verdict is Verdict.FAULT and result.report.boot_cpu.exception.vector == 6
 
 
 def test_cli_iso_and_run(tmp_path):

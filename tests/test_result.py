@@ -1,8 +1,11 @@
 """Verdicts: only a complete, self-consistent report is believed; exit statuses."""
 
-from bootgen.result import evaluate, to_json, to_text
-from bootgen.runners.base import Ending, RunOutcome
-from bootgen.verdicts import ExitStatus, Verdict, exit_status
+from bootgen.backends.outcome import Ending, RunOutcome
+from bootgen.render.jsondoc import to_json
+from bootgen.render.text import to_text
+from bootgen.verdict import ExitStatus, Verdict, exit_status
+from bootgen.verdict.evaluate import evaluate
+
 from conftest import DATA
 from test_protocol import make_report
 

@@ -6,7 +6,7 @@ holds the report's end line the test reads the screen over QMP:
 
 * UEFI (OVMF, the ISO through GRUB): ``screendump`` of the GOP framebuffer the
   stub draws into; the picture is read back into text by matching each 8x16
-  cell against the stub's own font table (stage/font.c), so the test sees the
+  cell against the stub's own font table (stage/out/font.c), so the test sees the
   same characters a person would.
 * BIOS text mode (SeaBIOS, QEMU -kernel, and GRUB from the ISO): ``pmemsave``
   of the VGA text buffer at 0xB8000, one character and one attribute byte per
@@ -33,13 +33,13 @@ from pathlib import Path
 
 import pytest
 
-from bootgen.elf import find_multiboot_header
-from bootgen.firmware import find_ovmf, ovmf_available
-from bootgen.iso import IsoConfig, build_iso
-from bootgen.protocol import parse
+from bootgen.backends.firmware import find_ovmf, ovmf_available
+from bootgen.image.elf import find_multiboot_header
+from bootgen.image.iso import IsoConfig, build_iso
+from bootgen.report.wire import parse
 
 ROOT = Path(__file__).resolve().parent.parent
-FONT_SOURCE = ROOT / "stage" / "font.c"
+FONT_SOURCE = ROOT / "stage" / "out" / "font.c"
 VGA_TEXT = 0xB8000
 VGA_COLS, VGA_ROWS = 80, 25
 END_LINE = re.compile(rb"#BOOTGEN end [^\n]*\n")
@@ -239,7 +239,7 @@ def assert_grey(pixels: bytes) -> None:
 
 
 def scale_for(width: int, height: int) -> int:
-    return 2 if width >= 2560 and height >= 1440 else 1  # as stage/framebuffer.c chooses
+    return 2 if width >= 2560 and height >= 1440 else 1  # as stage/out/framebuffer.c chooses
 
 
 def with_video_request(elf: Path, out: Path, width: int, height: int, depth: int) -> Path:

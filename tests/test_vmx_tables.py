@@ -1,8 +1,11 @@
 """Exit reasons and VM-instruction errors named as in the SDM (Vol. 3D appendix C; Vol. 3C table 31-1)."""
 
-from bootgen.result import evaluate, to_json, to_text
-from bootgen.verdicts import Verdict
-from bootgen.vmx_tables import exit_reason_name, instruction_error_name
+from bootgen.arch.vmx_exits import exit_reason_name, instruction_error_name
+from bootgen.render.jsondoc import to_json
+from bootgen.render.text import to_text
+from bootgen.verdict import Verdict
+from bootgen.verdict.evaluate import evaluate
+
 from test_protocol import make_report
 
 

@@ -1,4 +1,4 @@
-/* Fixed-width integer types for the freestanding stub (no libc). */
+/* Fixed-width integer types and attributes for the freestanding stub (no libc). */
 #ifndef BOOTGEN_TYPES_H
 #define BOOTGEN_TYPES_H
 
@@ -15,5 +15,7 @@ typedef unsigned int size_t;
 #define ALIGNED(n) __attribute__((aligned(n)))
 #define NORETURN __attribute__((noreturn))
 #define PACKED __attribute__((packed))
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+#define OFFSET_OF(type, member) __builtin_offsetof(type, member)
 
 #endif

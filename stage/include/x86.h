@@ -1,28 +1,9 @@
-/* Thin wrappers around x86 instructions (Intel SDM Vol. 2). */
+/* Thin wrappers around x86 instructions (SDM Vol. 2); register bits come from generated/registers.h. */
 #ifndef BOOTGEN_X86_H
 #define BOOTGEN_X86_H
 
+#include "generated/registers.h"
 #include "types.h"
-
-/* CR0 bits (SDM Vol. 3A, 2.5 "Control Registers"). */
-#define CR0_PE BIT(0)
-#define CR0_MP BIT(1)
-#define CR0_ET BIT(4)
-#define CR0_NE BIT(5)
-#define CR0_WP BIT(16)
-#define CR0_NW BIT(29)
-#define CR0_CD BIT(30)
-#define CR0_PG BIT(31)
-
-/* CR4 bits (SDM Vol. 3A, 2.5). */
-#define CR4_PSE BIT(4)
-#define CR4_PAE BIT(5)
-#define CR4_VMXE BIT(13)
-#define CR4_SMXE BIT(14)
-
-/* EFLAGS bits (SDM Vol. 1, 3.4.3). */
-#define EFLAGS_CF BIT(0)
-#define EFLAGS_ZF BIT(6)
 
 static inline void outb(u16 port, u8 value) { __asm__ volatile("outb %0, %1" : : "a"(value), "Nd"(port)); }
 static inline void outl(u16 port, u32 value) { __asm__ volatile("outl %0, %1" : : "a"(value), "Nd"(port)); }
@@ -63,6 +44,11 @@ static inline u32 read_eflags(void)
 	__asm__ volatile("pushfl; popl %0" : "=r"(v));
 	return v;
 }
+
+struct table_register {
+	u16 limit;
+	u32 base;
+} PACKED;
 
 static inline NORETURN void halt_forever(void)
 {

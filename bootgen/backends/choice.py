@@ -1,0 +1,23 @@
+"""``--backend auto``: real silicon through nested KVM if offered, else Bochs's emulated VT-x, else QEMU TCG."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .host import Host
+
+
+@dataclass(frozen=True)
+class BackendChoice:
+    backend: str        # "qemu" or "bochs"
+    accel: str          # "kvm" or "tcg" (QEMU only)
+    tested: str         # what CPU the verdict is about, for people
+
+
+def choose_backend(host: Host | None = None) -> BackendChoice:
+    host = host or Host()
+    if host.offers_nested_vmx():
+        return BackendChoice("qemu", "kvm", "this host's CPU, through KVM with nested VMX")
+    if host.which("bochs") and host.which("grub-mkimage"):
+        return BackendChoice("bochs", "tcg", "Bochs's emulated VT-x CPU (the host offers no nested VMX)")
+    return BackendChoice("qemu", "tcg", "QEMU's TCG CPU, which has no VT-x (install bochs to see VMXON succeed)")

@@ -1,0 +1,23 @@
+"""Every backend's choices and defaults, in one place: the config dataclasses and the command line use these."""
+
+from __future__ import annotations
+
+BACKENDS = ("qemu", "bochs", "auto")
+DEFAULT_BACKEND = "qemu"
+
+# QEMU
+QEMU_BINARY = "qemu-system-x86_64"
+QEMU_ACCELS = ("tcg", "kvm")
+QEMU_FIRMWARES = ("seabios", "ovmf")
+QEMU_MEDIA = ("kernel", "cd", "disk")       # kernel: -kernel ELF; cd / disk: boot an ISO
+QEMU_CPU = {"tcg": "max", "kvm": "host"}     # the CPU model per accelerator
+QEMU_MEMORY_MIB = {"seabios": 128, "ovmf": 256}
+QEMU_TIMEOUT_S = {"kernel": 30.0, "cd": 60.0, "disk": 60.0}
+#: How long QEMU gets to offer QMP and to accept 'cont'.
+QEMU_STARTUP_TIMEOUT_S = 10.0
+
+# Bochs
+BOCHS_BINARY = "bochs"
+BOCHS_CPU_MODEL = "corei7_sandy_bridge_2600k"
+BOCHS_MEMORY_MIB = 64
+BOCHS_TIMEOUT_S = 120.0

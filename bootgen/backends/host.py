@@ -1,0 +1,108 @@
+"""Facts about the machine running bootgen: tools, KVM, nested virtualization, firmware, Python modules.
+
+One set of probes for ``bootgen doctor``, the backend choice and the tests. A
+:class:`Host` reads absolute paths below its ``root`` and asks its ``which``,
+``access`` and module/Bochs probes, so tests can give it a temporary root and
+fakes.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import shutil
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..errors import ToolMissing
+from .firmware import Ovmf, find_ovmf
+
+#: The KVM module's "nested" parameter, per virtualization flag of the host CPU.
+NESTED_PARAMETERS = {
+    "vmx": Path("/sys/module/kvm_intel/parameters/nested"),
+    "svm": Path("/sys/module/kvm_amd/parameters/nested"),
+}
+KVM_MODULES = {"vmx": "kvm_intel", "svm": "kvm_amd"}
+KVM_DEVICE = Path("/dev/kvm")
+CPUINFO = Path("/proc/cpuinfo")
+
+
+def _can_import(module: str) -> bool:
+    try:
+        return importlib.util.find_spec(module) is not None
+    except (ImportError, ValueError):
+        return False
+
+
+def _bochs_unavailable() -> str | None:
+    from .bochs.install import find_installation
+    try:
+        find_installation()
+    except ToolMissing as exc:
+        return str(exc)
+    return None
+
+
+def _bochs_models() -> list[str]:
+    from .bochs.install import list_cpu_models
+    return list_cpu_models()
+
+
+@dataclass(frozen=True)
+class Host:
+    """The machine's probes. Absolute paths are read below ``root``."""
+
+    root: Path = Path("/")
+    which: Callable[[str], str | None] = shutil.which
+    access: Callable[[Path, int], bool] = os.access
+    can_import: Callable[[str], bool] = _can_import
+    bochs_unavailable: Callable[[], str | None] = _bochs_unavailable
+    bochs_models: Callable[[], list[str]] = field(default=_bochs_models)
+
+    def path(self, absolute: Path | str) -> Path:
+        return self.root / str(absolute).lstrip("/")
+
+    def cpu_flags(self) -> set[str]:
+        """The host CPU's flags from /proc/cpuinfo (empty when unreadable)."""
+        try:
+            for line in self.path(CPUINFO).read_text().splitlines():
+                if line.startswith("flags"):
+                    return set(line.partition(":")[2].split())
+        except OSError:
+            pass
+        return set()
+
+    def virtualization_flag(self) -> str | None:
+        """"vmx", "svm" or None: which hardware virtualization the host CPU shows."""
+        flags = self.cpu_flags()
+        return "vmx" if "vmx" in flags else "svm" if "svm" in flags else None
+
+    def kvm_problem(self) -> str | None:
+        """None when /dev/kvm can be opened for reading and writing, else why not."""
+        kvm = self.path(KVM_DEVICE)
+        if not kvm.exists():
+            return f"{KVM_DEVICE} does not exist"
+        if not self.access(kvm, os.R_OK | os.W_OK):
+            return f"{KVM_DEVICE} is not accessible (add your user to the 'kvm' group)"
+        return None
+
+    def nested_parameter(self, kind: str) -> str | None:
+        """The kvm_intel / kvm_amd ``nested`` parameter's value; None when the module is not loaded."""
+        try:
+            return self.path(NESTED_PARAMETERS[kind]).read_text().strip()
+        except OSError:
+            return None
+
+    def nested_enabled(self, kind: str) -> bool:
+        return self.nested_parameter(kind) in ("Y", "y", "1")
+
+    def offers_nested_vmx(self) -> bool:
+        """A KVM guest with -cpu host will see VT-x: the host has vmx and kvm_intel nested=1."""
+        return self.kvm_problem() is None and "vmx" in self.cpu_flags() and self.nested_enabled("vmx")
+
+    def ovmf(self) -> Ovmf | None:
+        try:
+            return find_ovmf(self.root)
+        except ToolMissing:
+            return None

@@ -1,0 +1,122 @@
+"""The one way bootgen runs an emulator: its own session, a private directory, always stopped and reaped.
+
+An emulator runs in a new session (its own process group), so that stopping
+it stops whatever it started, and nothing outside bootgen is ever signalled:
+signals go to that group only, by its PID. Its files live in a private 0700
+directory that is removed afterwards.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import signal
+import subprocess
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+from ..errors import UsageError
+
+
+def private_dir(prefix: str) -> Path:
+    """A new 0700 directory under $TMPDIR (tempfile.mkdtemp's contract, without its import cost)."""
+    base = Path(os.environ.get("TMPDIR") or "/tmp")
+    for _ in range(100):
+        path = base / f"{prefix}{os.urandom(6).hex()}"
+        try:
+            path.mkdir(mode=0o700)
+            path.chmod(0o700)
+            return path
+        except FileExistsError:
+            continue
+        except OSError as exc:
+            raise UsageError(f"cannot create a private directory in {base}: {exc.strerror or exc}") from None
+    raise UsageError(f"no free temporary directory name under {base}")
+
+
+@contextlib.contextmanager
+def private_directory(prefix: str) -> Iterator[Path]:
+    """A private directory for one run, removed when the run is over, whatever happened."""
+    path = private_dir(prefix)
+    try:
+        yield path
+    finally:
+        shutil.rmtree(path, ignore_errors=True)
+
+
+class EmulatorProcess:
+    """A started emulator. ``stop()`` (also on leaving a ``with`` block) ends it and its children."""
+
+    def __init__(self, popen: subprocess.Popen) -> None:
+        self.popen = popen
+
+    @classmethod
+    def start(cls, command: list[str], *, cwd: Path | None = None, env: dict[str, str] | None = None,
+              output: Path | None = None, stderr: Path | None = None) -> "EmulatorProcess":
+        """Start ``command`` in a new session; ``output`` takes stdout and stderr, or ``stderr`` just stderr.
+
+        OSError (the program is missing or not executable) is the caller's to turn into a message.
+        """
+        with contextlib.ExitStack() as files:
+            out = files.enter_context(open(output, "wb")) if output else subprocess.DEVNULL
+            err = files.enter_context(open(stderr, "wb")) if stderr else (subprocess.STDOUT if output else
+                                                                          subprocess.DEVNULL)
+            popen = subprocess.Popen(command, cwd=cwd, env=env, stdin=subprocess.DEVNULL, stdout=out, stderr=err,
+                                     start_new_session=True)
+        return cls(popen)
+
+    @property
+    def pid(self) -> int:
+        return self.popen.pid
+
+    @property
+    def returncode(self) -> int | None:
+        return self.popen.returncode
+
+    def poll(self) -> int | None:
+        return self.popen.poll()
+
+    def wait(self, timeout: float | None = None) -> int | None:
+        """The exit status, or None when it is still running at the timeout."""
+        try:
+            return self.popen.wait(timeout)
+        except subprocess.TimeoutExpired:
+            return None
+
+    def _exited_unreaped(self, timeout: float) -> bool:
+        """Wait up to ``timeout`` for the process to exit, leaving it a zombie (its PID stays reserved)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                info = os.waitid(os.P_PID, self.popen.pid, os.WEXITED | os.WNOHANG | os.WNOWAIT)
+            except ChildProcessError:
+                return True
+            if info is not None:
+                return True
+            if time.monotonic() >= deadline:
+                return False
+            time.sleep(0.02)
+
+    def stop(self, grace_s: float = 0.0) -> None:
+        """SIGTERM and up to ``grace_s`` to exit (when given), then SIGKILL to its whole group; always reaped.
+
+        Signals go only while the leader is not yet reaped: until then its PID, and so the
+        group's ID, cannot belong to anyone else.
+        """
+        if self.popen.returncode is not None:
+            return
+        if grace_s > 0:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.popen.pid, signal.SIGTERM)
+            self._exited_unreaped(grace_s)
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(self.popen.pid, signal.SIGKILL)
+        self.popen.wait()
+
+    def __enter__(self) -> "EmulatorProcess":
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()

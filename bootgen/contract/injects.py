@@ -1,0 +1,129 @@
+"""Fault injection (``inject=NAME``, test only): every failure the stub claims to detect, produced on purpose.
+
+Each entry says where the stub acts (the named point in its run), how the
+failure is produced (with the SDM rule it breaks), and what bootgen must then
+report: the verdict and the values of the JSON's stable detail keys. The test
+matrix (tests/test_faults.py) and the table in docs/failure-modes.md are this
+data.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+
+from .verdicts import Verdict
+
+
+class Inject(enum.StrEnum):
+    NONE = "none"
+    UD2 = "ud2"
+    PAGE_FAULT = "page-fault"
+    HANG = "hang"
+    TRIPLE_FAULT = "triple-fault"
+    BAD_REVISION = "bad-revision"
+    REVISION_BIT31 = "revision-bit31"
+    UNALIGNED_VMXON = "unaligned-vmxon"
+    VMXON_BEYOND_MAXPHYADDR = "vmxon-beyond-maxphyaddr"
+    VMXE_CLEAR = "vmxe-clear"
+    CR0_NE_CLEAR = "cr0-ne-clear"
+    LOCK_DISABLED = "lock-disabled"
+    VMXE_PRESET = "vmxe-preset"
+    DOUBLE_VMXON = "double-vmxon"
+    DOUBLE_VMXON_VMCS = "double-vmxon-vmcs"
+    BAD_CONTROL = "bad-control"
+    BAD_HOST_STATE = "bad-host-state"
+    BAD_GUEST_STATE = "bad-guest-state"
+
+
+class Point(enum.StrEnum):
+    """Where in the stub's run an injection acts."""
+
+    EARLY = "after paging, before the probe"
+    FEATURE_CONTROL = "the feature-control check"
+    CR4_VMXE_FREE = "before the CR4.VMXE check"
+    VMXON_REGION = "preparing the VMXON region"
+    VMXON_OPERAND = "the VMXON operand"
+    BEFORE_VMXON = "CR0/CR4 just before VMXON"
+    AFTER_VMXON = "after VMXON"
+    AFTER_VMPTRLD = "after VMPTRLD"
+    BEFORE_VMLAUNCH = "the VMCS just before VMLAUNCH"
+
+
+@dataclass(frozen=True)
+class InjectSpec:
+    point: Point
+    how: str                                  # how it is produced, with the SDM rule
+    verdict: Verdict
+    detail: dict[str, int | None] = field(default_factory=dict)  # stable JSON keys that must hold these values
+    result: str = ""                          # for people: the verdict and its detail
+    clean_exit: bool = True                   # the image still ends its report and exits
+    proven_by: str = "tests/test_faults.py::test_injected_failure_on_bochs"
+
+
+SPECS: dict[Inject, InjectSpec] = {
+    Inject.BAD_REVISION: InjectSpec(
+        Point.VMXON_REGION, "VMXON region revision ID off by one (Vol. 3C 31.3, VMXON)", Verdict.VMXON_FAILED,
+        {"cf": 1, "zf": 0, "vector": None}, "`cf=1` (VMfailInvalid)"),
+    Inject.REVISION_BIT31: InjectSpec(
+        Point.VMXON_REGION, "bit 31 of the region's revision dword set", Verdict.VMXON_FAILED,
+        {"cf": 1, "zf": 0, "vector": None}, "`cf=1`"),
+    Inject.UNALIGNED_VMXON: InjectSpec(
+        Point.VMXON_OPERAND, "VMXON pointer = region + 0x10 (not 4 KiB aligned)", Verdict.VMXON_FAILED,
+        {"cf": 1, "zf": 0, "vector": None}, "`cf=1`"),
+    Inject.VMXON_BEYOND_MAXPHYADDR: InjectSpec(
+        Point.VMXON_OPERAND, "VMXON pointer = 2^MAXPHYADDR (CPUID 0x80000008)", Verdict.VMXON_FAILED,
+        {"cf": 1, "zf": 0, "vector": None}, "`cf=1`"),
+    Inject.VMXE_CLEAR: InjectSpec(
+        Point.BEFORE_VMXON, "VMXON with CR4.VMXE = 0", Verdict.VMXON_FAILED, {"vector": 6}, "`vector=6` (#UD)"),
+    Inject.CR0_NE_CLEAR: InjectSpec(
+        Point.BEFORE_VMXON, "VMXON with CR0.NE = 0, violating IA32_VMX_CR0_FIXED0 (24.8)", Verdict.VMXON_FAILED,
+        {"vector": 13}, "`vector=13` (#GP)"),
+    Inject.LOCK_DISABLED: InjectSpec(
+        Point.FEATURE_CONTROL, "IA32_FEATURE_CONTROL locked with bit 2 clear by the stub (only while unlocked), "
+        "then VMXON tried anyway (24.7)", Verdict.VMX_DISABLED_BY_FIRMWARE, {},
+        "and the VMXON record `vector=13`",
+        proven_by="tests/test_faults.py::test_lock_disabled_on_bochs (skipped, with the reason, where the MSR is "
+                  "already locked: Bochs locks it enabled at reset) and test_lock_disabled_report_is_decoded"),
+    Inject.VMXE_PRESET: InjectSpec(
+        Point.CR4_VMXE_FREE, "CR4.VMXE set before the checks, as another VMM would leave it", Verdict.VMX_IN_USE),
+    Inject.DOUBLE_VMXON: InjectSpec(
+        Point.AFTER_VMXON, "a second VMXON in VMX root operation, no current VMCS", Verdict.VMXON_FAILED,
+        {"cf": 1, "zf": 0}, "`cf=1`, `attempt=2`; VMXOFF still done"),
+    Inject.DOUBLE_VMXON_VMCS: InjectSpec(
+        Point.AFTER_VMPTRLD, "the same after VMPTRLD", Verdict.VMXON_FAILED,
+        {"cf": 0, "zf": 1, "instruction_error": 15}, "`zf=1`, `instruction_error=15`"),
+    Inject.BAD_CONTROL: InjectSpec(
+        Point.BEFORE_VMLAUNCH, "a must-be-1 pin-based control cleared before VMLAUNCH (27.2.1)",
+        Verdict.VMENTRY_FAILED, {"zf": 1, "instruction_error": 7}, "`zf=1`, `instruction_error=7`"),
+    Inject.BAD_HOST_STATE: InjectSpec(
+        Point.BEFORE_VMLAUNCH, "host TR selector 0 (27.2.3)", Verdict.VMENTRY_FAILED,
+        {"zf": 1, "instruction_error": 8}, "`zf=1`, `instruction_error=8`"),
+    Inject.BAD_GUEST_STATE: InjectSpec(
+        Point.BEFORE_VMLAUNCH, "guest RFLAGS bit 1 clear (27.3.1.4)", Verdict.VMENTRY_FAILED,
+        {"entry_failure_reason": 33}, "`entry_failure_reason=33`"),
+    Inject.UD2: InjectSpec(
+        Point.EARLY, "`ud2` in the stub, unguarded", Verdict.FAULT, {"vector": 6},
+        "`vector=6`, with EIP and the step",
+        proven_by="tests/test_faults.py::test_injected_failure_on_bochs, QEMU: "
+                  "tests/test_qemu_boot.py::test_unexpected_exception_is_reported"),
+    Inject.PAGE_FAULT: InjectSpec(
+        Point.EARLY, "a read of 0xFFFFF000, in the 2 MiB left unmapped", Verdict.FAULT, {"vector": 14},
+        "`vector=14`, `cr2=0xfffff000`",
+        proven_by="tests/test_faults.py::test_injected_failure_on_bochs, QEMU: "
+                  "tests/test_qemu_boot.py::test_unexpected_exception_is_reported"),
+    Inject.HANG: InjectSpec(
+        Point.EARLY, "`cli; hlt` forever, no exit", Verdict.NO_VERDICT, {},
+        "at the timeout (within a second), partial log kept", clean_exit=False,
+        proven_by="tests/test_faults.py::test_hang_on_bochs_times_out_promptly, QEMU: "
+                  "tests/test_qemu_boot.py::test_hang_times_out_promptly_with_partial_log"),
+    Inject.TRIPLE_FAULT: InjectSpec(
+        Point.EARLY, "an empty IDT, then `ud2`", Verdict.NO_VERDICT, {},
+        "naming the triple fault / reset, not a timeout", clean_exit=False,
+        proven_by="tests/test_faults.py::test_triple_fault_on_bochs, QEMU: "
+                  "tests/test_qemu_boot.py::test_triple_fault_is_no_verdict"),
+}
+
+#: The injections the Bochs matrix runs with one boot each and checks against SPECS.
+MATRIX: tuple[Inject, ...] = tuple(name for name, spec in SPECS.items()
+                                   if spec.clean_exit and name is not Inject.LOCK_DISABLED)

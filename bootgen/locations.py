@@ -1,0 +1,37 @@
+"""Where the stub's sources are, where build outputs go, and where bootgen caches what does not change."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from .errors import BuildError
+
+DEFAULT_BUILD_DIR = Path("build")
+DEFAULT_ELF = DEFAULT_BUILD_DIR / "stub.elf"
+DEFAULT_ISO = DEFAULT_BUILD_DIR / "bootgen.iso"
+
+
+def source_root() -> Path:
+    """The checkout that holds stage/ and linker/ (BOOTGEN_SOURCE_DIR overrides)."""
+    override = os.environ.get("BOOTGEN_SOURCE_DIR")
+    candidates = [Path(override)] if override else []
+    candidates.append(Path(__file__).resolve().parent.parent)
+    for root in candidates:
+        if (root / "stage").is_dir() and (root / "linker" / "stub.ld").is_file():
+            return root
+    raise BuildError("stub sources not found: install bootgen from its checkout "
+                     "(pip install -e .) or set BOOTGEN_SOURCE_DIR to it")
+
+
+def cache_dir() -> Path:
+    """Where bootgen keeps what does not change between runs (GRUB core images, ELF layouts).
+
+    BOOTGEN_CACHE_DIR overrides; otherwise $XDG_CACHE_HOME/bootgen or ~/.cache/bootgen.
+    Entries are keyed by content hashes, so a stale entry is never used.
+    """
+    override = os.environ.get("BOOTGEN_CACHE_DIR")
+    if override:
+        return Path(override)
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "bootgen"

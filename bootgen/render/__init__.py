@@ -1,0 +1,1 @@
+"""The outputs: text for people, the JSON document, JUnit XML."""

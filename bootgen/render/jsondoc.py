@@ -1,0 +1,85 @@
+"""The JSON document (schema ``bootgen-result``, version 1; docs/protocol.md lists every key)."""
+
+from __future__ import annotations
+
+from ..contract.records import CrPhase, Insn
+from ..report.model import CpuReport, VmxInstruction
+from ..verdict.advice import advise
+from ..verdict.evaluate import Result
+
+JSON_SCHEMA = "bootgen-result"
+JSON_SCHEMA_VERSION = 1
+
+
+def _instruction(record: VmxInstruction | None) -> dict | None:
+    if record is None:
+        return None
+    return {"outcome": record.outcome, "cf": record.cf, "zf": record.zf, "vector": record.vector,
+            "error_code": record.error_code, "instruction_error": record.insn_error}
+
+
+def _loader_register(cpu: CpuReport, name: str) -> str | None:
+    snapshot = cpu.registers(CrPhase.LOADER)
+    return snapshot.raw.get(name) if snapshot else None
+
+
+def to_json(result: Result, extra: dict | None = None) -> dict:
+    """The documented JSON document for a result; ``extra`` goes into ``run`` (backend options)."""
+    report, facts = result.report, result.facts
+    cpu, framing = report.boot_cpu, report.framing
+    caps = facts.capabilities
+    detail = result.detail
+    exception = cpu.exception
+    doc: dict = {
+        "schema": JSON_SCHEMA,
+        "schema_version": JSON_SCHEMA_VERSION,
+        "verdict": result.verdict.value,
+        "summary": result.verdict.summary,
+        "reason": result.reason,
+        "backend": result.outcome.backend if result.outcome else None,
+        "protocol": framing.protocol,
+        # The failure detail under stable keys (absent keys: null).
+        "vector": detail.get("vector"),
+        "cf": detail.get("cf"),
+        "zf": detail.get("zf"),
+        "instruction_error": detail.get("insn_error"),
+        "entry_failure_reason": detail.get("entry_failure_reason"),
+        "detail": detail,
+        "report": {
+            "found": framing.found_begin,
+            "complete": framing.complete,
+            "problem": framing.problem,
+            "protocol": framing.protocol,
+            "stub_version": framing.stub_version,
+            "records": framing.record_count,
+            "restarts": framing.restarts,
+        },
+        "cpu": facts.identity.as_dict() if framing.found_begin else None,
+        "feature_control": facts.feature_control,
+        "vmx_basic": facts.vmx_basic.as_dict() if facts.vmx_basic else None,
+        "cr0": _loader_register(cpu, "cr0"),
+        "cr4": _loader_register(cpu, "cr4"),
+        "control_registers": {r.phase: {k: v for k, v in r.raw.items() if k != "phase"}
+                              for r in cpu.control_registers},
+        "vmxon": _instruction(cpu.instruction(Insn.VMXON)),
+        "vmxoff": _instruction(cpu.instruction(Insn.VMXOFF)),
+        "guest": facts.guest,
+        "checks": [{"name": c.name, "result": c.result,
+                    **{k: v for k, v in c.raw.items() if k not in ("name", "result")},
+                    **({"text": c.text} if c.text else {})} for c in cpu.checks],
+        "steps": [{"name": s.name, "state": s.state} for s in cpu.steps],
+        "exception": dict(exception.values) if exception else None,
+        "warnings": [{"what": w.what, **{k: v for k, v in w.raw.items() if k != "what"}} for w in report.warnings],
+        # VMX capabilities (docs/protocol.md): headline names, every control bit, the raw MSRs.
+        "capabilities": caps.flat(),
+        "vmx_controls": caps.controls_dict(),
+        "vmx_msrs": caps.msrs.as_dict(),
+        "advice": advise(result),
+    }
+    if result.outcome is not None:
+        o = result.outcome
+        doc["run"] = {"backend": o.backend, "ending": o.ending.value, "detail": o.detail,
+                      "exit_status": o.exit_status, "elapsed_s": round(o.elapsed_s, 3)}
+    if extra:
+        doc.setdefault("run", {}).update(extra)
+    return doc

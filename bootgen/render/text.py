@@ -1,0 +1,89 @@
+"""The text output for people: the verdict and what to do first, then the facts behind it."""
+
+from __future__ import annotations
+
+from ..contract.records import CheckResult, Insn
+from ..contract.verdicts import Verdict
+from ..verdict.advice import advise
+from ..verdict.evaluate import Result
+from .capabilities_text import to_text_lines
+
+_COLORS = {"green": "\033[32m", "red": "\033[31m", "yellow": "\033[33m", "bold": "\033[1m", "reset": "\033[0m"}
+
+
+def _instruction_lines(result: Result) -> list[str]:
+    lines = []
+    for insn in (Insn.VMXON, Insn.VMXOFF):
+        record = result.report.boot_cpu.instruction(insn)
+        if record is None:
+            continue
+        extra = ""
+        if record.vector is not None:
+            extra = f", exception vector {record.vector}"
+        elif record.insn_error is not None:
+            extra = f", VM-instruction error {record.insn_error}"
+        lines.append(f"{insn.upper()}: {record.outcome} (CF={record.cf} ZF={record.zf}{extra})")
+    return lines
+
+
+def _guest_lines(guest: dict) -> list[str]:
+    trace = ", ".join(f"{e['name']} at {e['rip']:#x}" for e in guest["exits"] if e["rip"] is not None)
+    lines = [f"guest:   exits {trace or 'none'}"
+             + (f"; VMCALL value {guest['vmcall_value']:#x}" if guest["vmcall_value"] is not None else "")]
+    if launch := guest.get("launch_failure"):
+        lines.append(f"         {launch['insn']} {launch['outcome']}"
+                     + (f": error {launch['instruction_error']} ({launch['instruction_error_name']})"
+                        if launch["instruction_error"] else ""))
+    if failure := guest.get("entry_failure"):
+        lines.append(f"         VM entry failed: reason {failure['reason']} ({failure['name']}), "
+                     + (f"qualification {failure['qualification']:#x}"
+                        if isinstance(failure["qualification"], int) else "no qualification"))
+    return lines
+
+
+def _fact_lines(result: Result) -> list[str]:
+    facts, report = result.facts, result.report
+    identity = facts.identity
+    lines = [f"cpu:     {identity.name or 'unknown'}"
+             + (f" (family {identity.family:#x} model {identity.model:#x} stepping {identity.stepping})"
+                if identity.family is not None else "")]
+    if identity.hypervisor:
+        lines.append(f"         running under a hypervisor ({identity.hypervisor_vendor or 'unknown vendor'})")
+    if fc := facts.feature_control:
+        lines.append(f"IA32_FEATURE_CONTROL: {fc['loader']['value']} -> {fc.get('state')}")
+    if basic := facts.vmx_basic:
+        lines.append(f"IA32_VMX_BASIC: revision {basic.revision:#x}, region {basic.region_size} bytes, "
+                     f"memory type {basic.memory_type_name}, true controls {'yes' if basic.true_controls else 'no'}"
+                     f"{', 32-bit addresses only' if basic.addr32 else ''}")
+    lines += _instruction_lines(result)
+    if facts.guest is not None:
+        lines += _guest_lines(facts.guest)
+    for check in report.boot_cpu.checks:
+        if check.result in (CheckResult.FAIL, CheckResult.ADJUST):
+            lines.append(f"check {check.name}: {check.result}" + (f" -- {check.text}" if check.text else ""))
+    for warning in report.warnings:
+        lines.append(f"warning: {warning.what} {warning.option or ''}".rstrip())
+    return lines
+
+
+def to_text(result: Result, color: bool = False) -> str:
+    """Short human summary: the verdict first, then what to do, then the facts behind it."""
+    c = _COLORS if color else dict.fromkeys(_COLORS, "")
+    framing = result.report.framing
+    tint = c["green"] if result.verdict.ready else c["yellow"] if result.verdict is Verdict.NO_VERDICT else c["red"]
+    lines = [f"{c['bold']}{tint}verdict: {result.verdict.value}{c['reset']}  {result.reason}"]
+    advice = advise(result)
+    if advice:
+        lines.append("what to do:")
+        lines.extend(f"  - {line}" for line in advice)
+    if result.outcome is not None:
+        o = result.outcome
+        lines.append(f"run:     {o.backend}, ended by {o.ending.value}"
+                     f"{' (' + o.detail + ')' if o.detail else ''} after {o.elapsed_s:.2f} s")
+    if framing.found_begin:
+        lines += _fact_lines(result)
+    if not framing.complete and framing.problem:
+        lines.append(f"report:  {framing.problem}")
+    if framing.found_begin:
+        lines.extend(to_text_lines(result.facts.capabilities, bold=c["bold"], reset=c["reset"]))
+    return "\n".join(lines)

@@ -1,1 +1,0 @@
-"""Backends that boot an image and capture its serial output."""

@@ -1,0 +1,46 @@
+/* The probe's vendor-neutral part and the dispatch by technology; see probe.h. */
+#include "cpu.h"
+#include "generated/contract.h"
+#include "lib/string.h"
+#include "out/records.h"
+#include "out/report.h"
+#include "probe/probe.h"
+#include "vmx/vmx.h"
+#include "x86.h"
+
+/* Vendor, signature, brand string, physical-address width (SDM Vol. 2A, CPUID). */
+static void identify_cpu(void)
+{
+	struct cpuid_regs r = cpuid(CPUID_LEAF_VENDOR, 0);
+	rec_cpuid(CPUID_LEAF_VENDOR, 0, r);
+	char vendor[13];
+	memcpy(vendor + 0, &r.ebx, 4);
+	memcpy(vendor + 4, &r.edx, 4);
+	memcpy(vendor + 8, &r.ecx, 4);
+	vendor[12] = 0;
+	for (int i = 0; i < 12; i++)
+		if (vendor[i] <= ' ' || vendor[i] >= 127)
+			vendor[i] = '?';
+	rec_start(REC_CHECK);
+	rec_str(KEY_NAME, CHECK_CPU_VENDOR);
+	rec_str(KEY_RESULT, RESULT_INFO);
+	rec_str(KEY_VENDOR, vendor);
+	rec_finish();
+
+	struct cpuid_regs ext = cpuid(CPUID_LEAF_EXTENDED_MAX, 0);
+	rec_cpuid(CPUID_LEAF_EXTENDED_MAX, 0, ext);
+	for (u32 leaf = CPUID_LEAF_BRAND_FIRST; leaf <= CPUID_LEAF_BRAND_LAST && ext.eax >= leaf; leaf++)
+		rec_cpuid(leaf, 0, cpuid(leaf, 0));
+	if (ext.eax >= CPUID_LEAF_ADDRESS_SIZES)
+		rec_cpuid(CPUID_LEAF_ADDRESS_SIZES, 0, cpuid(CPUID_LEAF_ADDRESS_SIZES, 0));
+}
+
+void probe_run(struct cpu *cpu, const struct probe_input *in)
+{
+	step_begin(STEP_CPU_IDENTITY);
+	identify_cpu();
+	step_ok();
+
+	/* Every CPU takes the VT-x path for now; it says VERDICT_NO_VMX where CPUID.1:ECX.VMX is 0. */
+	vmx_probe(cpu, in);
+}
