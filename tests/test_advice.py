@@ -226,3 +226,12 @@ def test_every_stub_verdict_has_advice(verdict):
     assert result.verdict is verdict
     lines = advise(result)
     assert lines and all(isinstance(line, str) and line.strip() for line in lines)
+
+
+@pytest.mark.parametrize("verdict", ["fault vector=#PF", "vmxon-failed insn=vmxon vector=x",
+                                     "vmentry-failed entry_failure_reason=x exits=0"])
+def test_garbled_detail_values_never_raise(verdict):
+    """A CRC-valid report whose detail fields are not numbers still gets advice, text and JSON."""
+    vmx = ["vmx insn=vmxon outcome=fault cf=0 zf=0 vector=x"] if verdict.startswith("vmxon") else []
+    result = evaluate(make_report([*cpuid_records(vmx=True), *vmx, f"verdict name={verdict}"]))
+    assert advise(result) and to_text(result) and to_json(result)["advice"]

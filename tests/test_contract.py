@@ -4,7 +4,9 @@ fact by hand outside its source, and the package's layout keeps its rules (no im
 from __future__ import annotations
 
 import ast
+import enum
 import re
+import shutil
 from pathlib import Path
 
 import pytest
@@ -49,12 +51,18 @@ def test_generated_doc_tables_are_marked():
         assert text.count("<!-- BEGIN GENERATED:") == text.count("<!-- END GENERATED:") > 0
 
 
-def test_a_stale_block_is_found(tmp_path):
-    """The drift check can fail: an edited table is reported."""
-    text = (ROOT / "docs" / "protocol.md").read_text()
-    edited = text.replace("| `vmx-ready` |", "| `vmx-maybe` |")
-    assert edited != text
-    assert generate.fill_blocks(edited, generate.render_docs.blocks()["protocol.md"], "x") == text
+def test_drift_is_found(tmp_path):
+    """The drift check can fail: an edited table, an edited header and a missing header are each reported."""
+    shutil.copytree(ROOT / "docs", tmp_path / "docs")
+    shutil.copytree(GENERATED_HEADERS, tmp_path / "stage" / "include" / "generated")
+    assert generate.stale(tmp_path) == []
+    doc = tmp_path / "docs" / "protocol.md"
+    doc.write_text(doc.read_text().replace("| `vmx-ready` |", "| `vmx-maybe` |"))
+    header = tmp_path / "stage" / "include" / "generated" / "msr.h"
+    header.write_text(header.read_text().replace("0x0000003au", "0x0000003bu"))
+    (tmp_path / "stage" / "include" / "generated" / "vectors.h").unlink()
+    assert {p.relative_to(tmp_path).as_posix() for p in generate.stale(tmp_path)} == {
+        "docs/protocol.md", "stage/include/generated/msr.h", "stage/include/generated/vectors.h"}
 
 
 def _owned_by(path: Path, *owners: str) -> bool:
@@ -65,8 +73,9 @@ def _files_spelling(pattern: re.Pattern[str]) -> list[str]:
     return [p.relative_to(ROOT).as_posix() for p in hand_written_sources() if pattern.search(p.read_text())]
 
 
-#: Contract names that are also something else, the same letters for another fact (a record key, an
-#: emulator's ending, an instruction): a search for them finds those too, so they are not searched for.
+#: Contract names that are also something else, the same letters for another fact (a JSON key, a QEMU
+#: option value, an emulator's ending, an instruction): in Python a search for them finds those too, so
+#: only the stub's sources are searched for them (test_the_stub_spells_no_contract_name).
 HOMONYMS = {"fault", "none", "triple-fault", "ud2"}
 
 
@@ -78,17 +87,29 @@ def test_verdict_and_inject_names_are_spelled_once(name):
     assert _files_spelling(quoted) == [owner]
 
 
+def _number(value: int) -> re.Pattern[str]:
+    """The number in hex (any padding, any case, C suffixes), and in decimal where that is not a common number."""
+    decimal = rf"|\b{value}\b" if value >= 0x100 and value % 100 else ""
+    return re.compile(rf"\b0x0*{value:x}(?![0-9a-f]){decimal}", re.I)
+
+
+def test_the_number_pattern_finds_every_spelling():
+    pattern = _number(0x3F8)
+    for spelling in ("0x3f8", "0x3F8u", "0x000003f8", "1016", "{0x3f8,"):
+        assert pattern.search(spelling), spelling
+    for other in ("0x3f80", "0x13f8", "10160"):
+        assert not pattern.search(other), other
+
+
 @pytest.mark.parametrize("index", sorted(msr.NAMES), ids=lambda i: f"{i:#x}")
 def test_msr_numbers_are_spelled_once(index):
-    number = re.compile(rf"\b0x0*{index:x}\b", re.I)
-    assert _files_spelling(number) == ["bootgen/arch/msr.py"]
+    assert _files_spelling(_number(index)) == ["bootgen/arch/msr.py"]
 
 
 @pytest.mark.parametrize("port", sorted({*ports.COM_PORTS.values(), ports.QEMU_DEBUG_EXIT_PORT,
                                          ports.BOCHS_SHUTDOWN_PORT}), ids=hex)
 def test_port_numbers_are_spelled_once(port):
-    number = re.compile(rf"\b0x0*{port:x}\b", re.I)
-    assert _files_spelling(number) == ["bootgen/contract/ports.py"]
+    assert _files_spelling(_number(port)) == ["bootgen/contract/ports.py"]
 
 
 # --------------------------------------------------------------------------- the package's layout
@@ -153,14 +174,89 @@ def test_no_import_cycles():
             visit(node)
 
 
+#: The pipeline's layers, lowest first: a package may import its own layer and the ones below, never above.
+LAYERS = (
+    {"bootgen.arch", "bootgen.errors", "bootgen.files", "bootgen.locations"},
+    {"bootgen.contract"},
+    {"bootgen.report", "bootgen.image", "bootgen.backends"},
+    {"bootgen.decode"},
+    {"bootgen.verdict"},
+    {"bootgen.render", "bootgen.tools"},
+    {"bootgen.cli", "bootgen.api", "bootgen.__main__", "bootgen"},
+)
+
+
+def _layer(module: str) -> int:
+    for rank, packages in enumerate(LAYERS):
+        if any(module == p or module.startswith(p + ".") for p in packages if p != "bootgen") or module in packages:
+            return rank
+    raise AssertionError(f"{module} is in no layer of LAYERS")
+
+
+def test_imports_go_down_the_pipeline():
+    modules = {_module_name(p): p for p in PACKAGE.rglob("*.py")}
+    upward = []
+    for name, path in modules.items():
+        for target in _imports_at_load(path, set(modules)) | _imports_anywhere(path, set(modules)):
+            if target in modules and _layer(target) > _layer(name):
+                upward.append(f"{name} -> {target}")
+    assert not upward, upward
+
+
+def _imports_anywhere(path: Path, modules: set[str]) -> set[str]:
+    """Imports inside functions too (they are deferred, not exempt from the layering)."""
+    tree = ast.parse(path.read_text())
+    package = _module_name(path).split(".")
+    if path.name != "__init__.py":
+        package = package[:-1]
+    found: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and node.level:
+            base = ".".join(package[:len(package) - node.level + 1])
+            target = f"{base}.{node.module}" if node.module else base
+            found |= ({f"{target}.{a.name}" for a in node.names} & modules) or {target}
+        elif isinstance(node, ast.ImportFrom) and (node.module or "").startswith("bootgen"):
+            found.add(node.module or "")
+    return found
+
+
 def test_no_hand_written_module_over_400_lines():
     big = {p.relative_to(ROOT).as_posix(): n for p in PACKAGE.rglob("*.py")
            if (n := len(p.read_text().splitlines())) > 400}
     assert not big, big
 
 
-def test_the_stub_writes_records_with_the_generated_names():
-    literal = re.compile(r'\b(rec_(start|str|hex32|hex64|dec)|verdict_(set|dec|hex32|str)|step_begin|rec_check)\("')
-    offenders = [f"{p.relative_to(ROOT)}:{n}" for p in hand_written_sources() if p.suffix == ".c"
-                 for n, line in enumerate(p.read_text().splitlines(), 1) if literal.search(line)]
+def _contract_names() -> set[str]:
+    from bootgen.contract import options, records
+    value_sets: list[type[enum.StrEnum]] = [*records.C_PREFIX, Verdict, Inject, options.Option, options.Switch,
+                                            options.Mode]
+    return {v.value for values in value_sets for v in values}
+
+
+#: Lines of assembly, where a name such as "vmxon" or "ud2" is the instruction, not the contract's name.
+_ASM = re.compile(r"__asm__|GUARDED_VMX\(|VMX_MEM_INSN_SAFE\(")
+_COMMENT = re.compile(r"/\*.*?\*/|//[^\n]*", re.S)
+
+
+def test_the_stub_spells_no_contract_name():
+    """Record types, keys, value names, verdicts, options and injects reach the stub's C only as generated
+    macros: no string literal in its hand-written sources equals one of them."""
+    names = _contract_names()
+    offenders = []
+    for path in hand_written_sources():
+        if path.suffix not in (".c", ".h", ".S"):
+            continue
+        code = _COMMENT.sub(lambda m: "\n" * m.group(0).count("\n"), path.read_text())
+        for n, line in enumerate(code.splitlines(), 1):
+            if _ASM.search(line) or line.lstrip().startswith(":"):  # asm text, operands and clobbers
+                continue
+            offenders += [f"{path.relative_to(ROOT)}:{n}: {lit!r}" for lit in re.findall(r'"([^"\\]*)"', line)
+                          if lit in names]
     assert not offenders, offenders
+
+
+def test_the_literal_check_can_fail(tmp_path):
+    names = _contract_names()
+    assert {"cpu-vendor", "paging", "loader", "fault", "vmxon", "pin-based", "unknown-option"} <= names
+    line = 'rec_str(KEY_NAME, "cpu-vendor"); rec_cr("paging");'
+    assert [lit for lit in re.findall(r'"([^"\\]*)"', line) if lit in names] == ["cpu-vendor", "paging"]

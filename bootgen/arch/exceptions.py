@@ -57,10 +57,12 @@ def mnemonic(vector: int) -> str:
     return VECTORS[vector].mnemonic if 0 <= vector < len(VECTORS) else f"vector {vector}"
 
 
-def describe(vector: int | None) -> str:
-    """"#GP (vector 13)", for people; "an exception" when the vector is unknown."""
+def describe(vector: int | str | None) -> str:
+    """"#GP (vector 13)", for people; "an exception" when the vector is unknown (a report may hold anything)."""
     if vector is None:
         return "an exception"
+    if not isinstance(vector, int):
+        return f"exception (vector {vector})"
     if 0 <= vector < len(VECTORS) and VECTORS[vector].mnemonic != "res":
         return f"{VECTORS[vector].mnemonic} (vector {vector})"
     return f"exception (vector {vector})"

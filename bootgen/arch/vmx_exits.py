@@ -92,11 +92,14 @@ ERROR_VMXON_IN_ROOT = 15
 ERROR_VMXOFF_DUAL_MONITOR = 23
 
 
-def exit_reason_name(reason: int) -> str:
+def exit_reason_name(reason: int | str) -> str:
+    if not isinstance(reason, int):
+        return f"unknown exit reason {reason}"
     basic = reason & BASIC_REASON_MASK
     found = BY_NUMBER.get(basic)
     return found.name if found else f"unknown exit reason {basic}"
 
 
-def instruction_error_name(number: int) -> str:
-    return VM_INSTRUCTION_ERRORS.get(number, f"unknown VM-instruction error {number}")
+def instruction_error_name(number: int | str) -> str:
+    known = VM_INSTRUCTION_ERRORS.get(number) if isinstance(number, int) else None
+    return known or f"unknown VM-instruction error {number}"

@@ -85,35 +85,45 @@ class EmulatorProcess:
         except subprocess.TimeoutExpired:
             return None
 
-    def _exited_unreaped(self, timeout: float) -> bool:
-        """Wait up to ``timeout`` for the process to exit, leaving it a zombie (its PID stays reserved)."""
-        deadline = time.monotonic() + timeout
+    def wait_unreaped(self, timeout: float | None = None) -> bool:
+        """Wait up to ``timeout`` (None: for ever) for the process to exit, without reaping it.
+
+        True once it has exited: it stays a zombie, so its PID (and its group's ID) stays
+        reserved until ``poll()``, ``wait()`` or ``stop()`` reaps it. False at the timeout.
+        """
+        deadline = None if timeout is None else time.monotonic() + timeout
+        flags = os.WEXITED | os.WNOWAIT | (os.WNOHANG if timeout is not None else 0)
         while True:
             try:
-                info = os.waitid(os.P_PID, self.popen.pid, os.WEXITED | os.WNOHANG | os.WNOWAIT)
-            except ChildProcessError:
+                if os.waitid(os.P_PID, self.popen.pid, flags) is not None:
+                    return True
+            except ChildProcessError:  # reaped already (returncode set): nothing of it is left
                 return True
-            if info is not None:
-                return True
-            if time.monotonic() >= deadline:
-                return False
+            if deadline is None or time.monotonic() >= deadline:
+                return deadline is None
             time.sleep(0.02)
 
-    def stop(self, grace_s: float = 0.0) -> None:
-        """SIGTERM and up to ``grace_s`` to exit (when given), then SIGKILL to its whole group; always reaped.
+    def _signal_group(self, sig: signal.Signals) -> None:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(self.popen.pid, sig)
 
-        Signals go only while the leader is not yet reaped: until then its PID, and so the
-        group's ID, cannot belong to anyone else.
+    def stop(self, grace_s: float = 0.0, reap_timeout_s: float = 5.0) -> None:
+        """SIGTERM and up to ``grace_s`` to exit (when given), then SIGKILL to its whole group; then reap.
+
+        A group is signalled only while its leader is not reaped: until then the leader's
+        PID, and so the group's ID, cannot belong to anyone else. bootgen reaps its
+        emulators only through this object, from the thread that drives the run.
         """
-        if self.popen.returncode is not None:
+        if self.popen.poll() is not None:
             return
         if grace_s > 0:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(self.popen.pid, signal.SIGTERM)
-            self._exited_unreaped(grace_s)
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(self.popen.pid, signal.SIGKILL)
-        self.popen.wait()
+            self._signal_group(signal.SIGTERM)
+            self.wait_unreaped(grace_s)
+            if self.popen.poll() is not None:
+                return
+        self._signal_group(signal.SIGKILL)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            self.popen.wait(reap_timeout_s)
 
     def __enter__(self) -> "EmulatorProcess":
         return self

@@ -14,7 +14,9 @@ def _row(*cells: str) -> str:
 def _field(spec: records.FieldSpec) -> str:
     text = f"`{spec.key}`"
     if spec.values is not None:
-        text += " (" + ", ".join(f"`{v}`" for v in spec.values) + ")"
+        # Verdicts: only those the stub writes (no-verdict is the host's).
+        names = [v for v in spec.values if getattr(v, "from_stub", True)]
+        text += " (" + ", ".join(f"`{v}`" for v in names) + ")"
     if spec.doc:
         text += f": {spec.doc}"
     return text

@@ -141,7 +141,7 @@ TABLE: tuple[tuple[str, tuple[tuple[str, str, Source], ...]], ...] = (
         ("vmcs_highest_index", "highest VMCS field index", derived("vmcs_highest_index", "vmcs_enum")),
         ("true_controls", "TRUE control MSRs", msr_field("basic", "true_controls", False)),
         ("dual_monitor_smm", "dual-monitor treatment of SMM", msr_field("basic", "dual_monitor", False)),
-        ("smm_monitor_ctl_bit2", "IA32_SMM_MONITOR_CTL bit 2 (VMXOFF unblocks SMIs)",
+        ("smm_monitor_ctl_bit2", "IA32_SMM_MONITOR_CTL bit 2 settable (VMXOFF then leaves SMIs blocked)",
          msr_field("misc", "smm_monitor_ctl_bit2", False)),
         ("mseg_revision", "MSEG revision identifier", msr_field("misc", "mseg_revision", None)),
     )),

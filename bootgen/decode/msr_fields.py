@@ -116,7 +116,7 @@ class VmxMisc:
 
     @property
     def smm_monitor_ctl_bit2(self) -> bool:
-        """Bit 28: IA32_SMM_MONITOR_CTL bit 2 can be set (VMXOFF unblocks SMIs)."""
+        """Bit 28: IA32_SMM_MONITOR_CTL bit 2 can be set; VMXOFF unblocks SMIs unless that bit is 1."""
         return bool(self._get("smm_monitor_ctl_bit2"))
 
     @property

@@ -26,6 +26,8 @@ CMDLINE_SECTION = project.EMBEDDED_CMDLINE_SECTION
 #: Symbols VMX and paging need 4 KiB aligned: the page tables, and the per-CPU structures whose VMXON and
 #: VMCS regions come first (stage/include/cpu.h checks the offsets inside them at compile time).
 ALIGNED_SYMBOLS = {"cpus": 4096, "page_directory": 4096}
+#: Stubs built before the per-CPU structure had the boot CPU's regions as symbols of their own.
+LEGACY_REGION_SYMBOLS = {"vmxon_region": 4096, "vmcs_region": 4096}
 
 
 @dataclass(frozen=True)
@@ -85,8 +87,13 @@ def inspect_stub(path: Path) -> StubLayout:
                and s.has(lief.ELF.Segment.FLAGS.X) for s in loads):
         raise BuildError(f"{path}: entry point {entry:#x} is not inside an executable LOAD segment")
 
-    symbols = {s.name: s.value for s in binary.symbols if s.name in ALIGNED_SYMBOLS}
-    for name, alignment in ALIGNED_SYMBOLS.items():
+    wanted = {**ALIGNED_SYMBOLS, **LEGACY_REGION_SYMBOLS}
+    symbols = {s.name: s.value for s in binary.symbols if s.name in wanted}
+    required = dict(ALIGNED_SYMBOLS)
+    if "cpus" not in symbols and all(name in symbols for name in LEGACY_REGION_SYMBOLS):
+        del required["cpus"]
+        required.update(LEGACY_REGION_SYMBOLS)
+    for name, alignment in required.items():
         if name not in symbols:
             raise BuildError(f"{path}: symbol {name} not found")
         if symbols[name] % alignment:
@@ -105,7 +112,7 @@ def inspect_stub(path: Path) -> StubLayout:
     )
 
 
-LAYOUT_CACHE_VERSION = 1
+LAYOUT_CACHE_VERSION = 2  # bumped when the checks change
 
 
 def inspect_stub_cached(path: Path, cache: Path | None) -> StubLayout:

@@ -57,6 +57,8 @@ _Static_assert(OFFSET_OF(struct cpu, self) == CPU_OFFSET_SELF, "CPU_OFFSET_SELF"
 _Static_assert(OFFSET_OF(struct cpu, host_saved_esp) == CPU_OFFSET_HOST_ESP, "CPU_OFFSET_HOST_ESP");
 _Static_assert(OFFSET_OF(struct cpu, launch_fail_eflags) == CPU_OFFSET_LAUNCH_EFLAGS, "CPU_OFFSET_LAUNCH_EFLAGS");
 _Static_assert(sizeof(struct cpu) % CPU_REGION_SIZE == 0, "every CPU's regions must be 4 KiB aligned");
+/* The per-CPU data segment is byte-granular (descriptors.c): its limit field holds 20 bits. */
+_Static_assert(sizeof(struct cpu) <= (1u << 20), "struct cpu must fit a byte-granular segment");
 
 extern struct cpu cpus[CPU_MAX];
 

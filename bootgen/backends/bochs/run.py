@@ -63,8 +63,10 @@ def _run_process(command: list[str], cwd: Path, env: dict[str, str], timeout_s: 
         proc = EmulatorProcess.start(command, cwd=cwd, env=env, output=cwd / CONSOLE_NAME)
     except OSError as exc:
         return _ProcessResult(None, False, time.monotonic() - start, start_error=str(exc))
-    timed_out = proc.wait(timeout_s) is None
-    proc.stop(grace_s=TERM_GRACE_S)
+    try:
+        timed_out = proc.wait(timeout_s) is None
+    finally:
+        proc.stop(grace_s=TERM_GRACE_S)  # also when interrupted: Bochs runs in its own session
     return _ProcessResult(proc.returncode, timed_out, time.monotonic() - start)
 
 

@@ -66,8 +66,10 @@ def _exit_future(loop, proc: EmulatorProcess):
     future = loop.create_future()
     try:
         fd = os.pidfd_open(proc.pid)
-    except (AttributeError, OSError):  # not Linux 5.3+: a thread waits instead
-        return loop.run_in_executor(None, proc.wait)
+    except (AttributeError, OSError):  # not Linux 5.3+: a thread waits (without reaping) instead
+        waiting = loop.run_in_executor(None, proc.wait_unreaped)
+        waiting.add_done_callback(lambda _: future.done() or future.set_result(proc.poll()))
+        return future
 
     def exited() -> None:
         loop.remove_reader(fd)
