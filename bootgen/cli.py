@@ -8,17 +8,25 @@ contract.exit_status.ExitStatus).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
+import signal
 import sys
+import time
 from pathlib import Path
 
+from . import signals
 from .backends import defaults
-from .contract import options, ports
-from .contract.exit_status import ExitStatus
+from .commands.doctor import cmd_doctor
+from .commands.images import cmd_build, cmd_iso
+from .commands.report import DEFAULT_MAX_BYTES, cmd_report
+from .commands.run import cmd_run
+from .contract import ports
+from .contract.exit_status import SIGNAL_BASE, ExitStatus
 from .contract.verdicts import Verdict
 from .errors import BootgenError, UsageError
-from .files import write_atomically
-from .locations import DEFAULT_BUILD_DIR, DEFAULT_ELF, DEFAULT_ISO, cache_dir
+from .locations import DEFAULT_ELF, DEFAULT_ISO
+from .render import escape
 
 
 class _Parser(argparse.ArgumentParser):
@@ -66,17 +74,6 @@ def _verdict(text: str) -> Verdict:
         raise argparse.ArgumentTypeError(f"unknown verdict {text!r} (choose from {names})") from None
 
 
-def _writable_output(path: Path) -> Path:
-    if path.exists() and path.is_dir():
-        raise UsageError(f"output path is a directory: {path}")
-    parent = path.parent if str(path.parent) else Path(".")
-    if not parent.is_dir():
-        raise UsageError(f"output directory does not exist: {parent}")
-    if not os.access(parent, os.W_OK):
-        raise UsageError(f"output directory is not writable: {parent}")
-    return path
-
-
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="bootgen", description="Build and boot a bare-metal VT-x readiness probe.")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
@@ -117,7 +114,9 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--junit", type=Path, metavar="PATH", help="write a JUnit XML report here")
 
     rep = sub.add_parser("report", help="decode a serial log captured elsewhere")
-    rep.add_argument("log", type=Path)
+    rep.add_argument("log", help="the captured serial log; - reads standard input")
+    rep.add_argument("--max-bytes", type=_positive_int, default=DEFAULT_MAX_BYTES, metavar="N",
+                     help=f"refuse a log larger than this (default {DEFAULT_MAX_BYTES})")
     rep.add_argument("--expect", type=_verdict, metavar="VERDICT")
     rep.add_argument("--json", action="store_true")
     rep.add_argument("--junit", type=Path, metavar="PATH", help="write a JUnit XML report here")
@@ -127,180 +126,42 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _build_default_elf(append: str = "") -> Path:
-    from .image.build import BuildConfig, build_stub
-    return build_stub(BuildConfig(output=DEFAULT_ELF, build_dir=DEFAULT_BUILD_DIR, cmdline=append,
-                                  cache=cache_dir())).path
-
-
-def _output_file(path: Path) -> Path:
-    """An output path: the default build folder is created; any other folder must exist and be writable."""
-    if path.parent == DEFAULT_BUILD_DIR:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        return path
-    return _writable_output(path)
-
-
-def cmd_build(args: argparse.Namespace) -> int:
-    from .image.build import BuildConfig, build_stub
-    output = _output_file(args.output)
-    result = build_stub(BuildConfig(output=output, cmdline=args.append, cache=cache_dir()))
-    layout = result.layout
-    print(f"{result.path}: {layout.loaded_bytes} bytes loaded, {layout.memory_bytes} bytes in memory, "
-          f"entry {layout.entry:#x}")
-    return 0
-
-
-def cmd_iso(args: argparse.Namespace) -> int:
-    from .image.iso import IsoConfig, build_iso
-    output = _output_file(args.output)
-    elf = args.image if args.image else _build_default_elf()
-    if not elf.is_file():
-        raise UsageError(f"image not found: {elf}")
-    result = build_iso(IsoConfig(elf=elf, output=output, cmdline=args.append, cache_dir=cache_dir() / "grub"))
-    print(f"{result.path}: {result.size} bytes ({result.size / 1048576:.2f} MiB)")
-    return 0
-
-
-def _emit(result, args: argparse.Namespace, extra: dict | None = None) -> int:
-    from .contract.exit_status import exit_status
-    from .render.jsondoc import to_json
-    from .render.terminal import use_color
-    from .render.text import to_text
-    if getattr(args, "junit", None) is not None:
-        from .render.junit import write_junit
-        from .verdict.advice import advise
-        write_junit(args.junit, result, args.expect, advise(result))
-    if args.json:
-        import json
-        print(json.dumps(to_json(result, extra), indent=2, sort_keys=False))
-    else:
-        print(to_text(result, color=use_color()))
-    return int(exit_status(result.verdict, args.expect))
-
-
-def cmd_run(args: argparse.Namespace) -> int:
-    if args.keep_log is not None:
-        _writable_output(args.keep_log)
-    if args.junit is not None:
-        _writable_output(args.junit)
-    if args.backend == "auto":
-        from .backends.choice import choose_backend
-        choice = choose_backend()
-        args.backend, args.accel = choice.backend, choice.accel
-        print(f"bootgen: testing {choice.tested}", file=sys.stderr)
-    if args.backend == "qemu":
-        outcome, extra = _run_qemu(args)
-    else:
-        outcome, extra = _run_bochs(args)
-    from .contract.exit_status import exit_status
-    from .verdict.evaluate import evaluate  # usually imported already, while the guest ran
-    result = evaluate(outcome.serial, outcome)
-    if args.keep_log is not None:  # saved before printing: a closed stdout must not lose the log
-        write_atomically(args.keep_log, outcome.serial)
-        if exit_status(result.verdict, args.expect) != ExitStatus.OK and outcome.emulator_log:
-            # On failure, the emulator's own log goes beside the serial log.
-            beside = args.keep_log.with_name(f"{args.keep_log.name}.{outcome.backend}.log")
-            write_atomically(beside, outcome.emulator_log.encode())
-    return _emit(result, args, extra)
-
-
-def _run_qemu(args: argparse.Namespace):
-    from .backends.qemu import QemuConfig, run_qemu
-    if args.cpu_model:
-        raise UsageError("--cpu-model is for Bochs; use --cpu with QEMU")
-    image = args.image if args.image is not None else _build_default_elf()
-    is_iso = image.suffix.lower() == ".iso"
-    media = args.media or ("cd" if is_iso else "kernel")
-    if media == "kernel" and is_iso:
-        raise UsageError("an ISO boots as --media cd or disk, not kernel")
-    cmdline = args.append
-    if media == "kernel" and image.is_file():
-        from .image import elf
-        layout = elf.inspect_stub_cached(image, cache_dir())  # a corrupt ELF: one clear line, before QEMU starts
-        if args.serial_port is None:
-            cmdline = f"{elf.embedded_cmdline(image, layout=layout)} {args.append}"
-    port = args.serial_port or options.serial_port(cmdline) or ports.DEFAULT_SERIAL_PORT
-    memory = args.memory or defaults.QEMU_MEMORY_MIB[args.firmware]
-    timeout = args.timeout or defaults.QEMU_TIMEOUT_S[media]
-    config = QemuConfig(image=image, accel=args.accel, cpu=args.cpu, smp=args.smp, memory_mib=memory,
-                        append=args.append, timeout_s=timeout, serial_port=port, firmware=args.firmware,
-                        media=media)
-    outcome = run_qemu(config, while_guest_runs=_import_result_modules)
-    return outcome, {"accel": config.accel, "cpu": config.cpu_model, "firmware": config.firmware,
-                     "media": config.media, "image": str(image)}
-
-
-def _import_result_modules() -> None:
-    """Start-up work that can overlap the guest's run instead of following it."""
-    import importlib
-    for module in ("bootgen.verdict.evaluate", "bootgen.render.text", "bootgen.render.jsondoc"):
-        importlib.import_module(module)
-
-
-def _run_bochs(args: argparse.Namespace):
-    from .backends.bochs import BochsConfig, run_bochs
-    if args.cpu or args.accel != defaults.QEMU_ACCELS[0] or args.append or args.media \
-            or args.firmware != defaults.QEMU_FIRMWARES[0]:
-        raise UsageError("--cpu, --accel, --append, --media and --firmware are QEMU options "
-                         "(Bochs boots the ISO; use --cpu-model)")
-    image = args.image
-    if image is None:
-        from .image.iso import IsoConfig, build_iso
-        DEFAULT_ISO.parent.mkdir(parents=True, exist_ok=True)
-        image = build_iso(IsoConfig(elf=_build_default_elf(), output=DEFAULT_ISO,
-                                    cache_dir=cache_dir() / "grub")).path
-    kwargs = {"image": image, "smp": args.smp}
-    if args.cpu_model:
-        kwargs["cpu_model"] = args.cpu_model
-    if args.memory:
-        kwargs["memory_mib"] = args.memory
-    if args.timeout:
-        kwargs["timeout_s"] = args.timeout
-    config = BochsConfig(**kwargs)
-    outcome = run_bochs(config)
-    return outcome, {"cpu": config.cpu_model, "image": str(image)}
-
-
-def cmd_report(args: argparse.Namespace) -> int:
-    from .verdict.evaluate import evaluate
-    if args.junit is not None:
-        _writable_output(args.junit)
-    try:
-        serial = args.log.read_bytes()
-    except OSError as exc:
-        raise UsageError(f"cannot read {args.log}: {exc.strerror}") from None
-    return _emit(evaluate(serial), args)
-
-
-def cmd_doctor(args: argparse.Namespace) -> int:
-    from .render.terminal import use_color
-    from .tools.doctor import exit_status, run_checks, to_json, to_text
-    checks = run_checks()
-    if args.json:
-        import json
-        print(json.dumps(to_json(checks), indent=2))
-    else:
-        print(to_text(checks, color=use_color()))
-    return exit_status(checks)
-
-
 COMMANDS = {"build": cmd_build, "iso": cmd_iso, "run": cmd_run, "report": cmd_report, "doctor": cmd_doctor}
 
 
 def main(argv: list[str] | None = None) -> int:
+    """The command line; every failure is one line on stderr and a documented exit status."""
+    started = time.monotonic()  # a run's timeout counts from here: start-up is part of the wait
+    signals.install()
+    with contextlib.suppress(AttributeError, ValueError):
+        sys.stdout.reconfigure(errors="backslashreplace")  # type: ignore[union-attr]
+        sys.stderr.reconfigure(errors="backslashreplace")  # type: ignore[union-attr]
     try:
         args = build_parser().parse_args(argv)
+        args.started = started
         return COMMANDS[args.command](args)
     except BootgenError as exc:
-        print(f"bootgen: error: {exc}", file=sys.stderr)
+        _say(f"error: {exc}")
         return exc.exit_code
-    except BrokenPipeError:
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # stdout reader went away
-        return 1
+    except signals.Interrupted as exc:
+        _say(f"interrupted ({exc.name}): the emulator was stopped and its files removed")
+        return SIGNAL_BASE + exc.signum
     except KeyboardInterrupt:
-        print("bootgen: interrupted", file=sys.stderr)
-        return 130
+        _say("interrupted")
+        return SIGNAL_BASE + signal.SIGINT
+    except BrokenPipeError:
+        with contextlib.suppress(OSError):
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # the stdout reader went away
+        return SIGNAL_BASE + signal.SIGPIPE
+    except Exception as exc:  # a bug: never status 1 (a verdict) and never a traceback
+        _say(f"internal error: {type(exc).__name__}: {exc} (a bootgen bug: please report it with the command "
+             "line that caused it)")
+        return ExitStatus.INTERNAL
+
+
+def _say(line: str) -> None:
+    with contextlib.suppress(OSError):
+        print(f"bootgen: {escape.one_line(line)}", file=sys.stderr)
 
 
 if __name__ == "__main__":

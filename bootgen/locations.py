@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from .errors import BuildError
+from .errors import BootgenError, BuildError
 
 DEFAULT_BUILD_DIR = Path("build")
 DEFAULT_ELF = DEFAULT_BUILD_DIR / "stub.elf"
@@ -35,3 +35,14 @@ def cache_dir() -> Path:
         return Path(override)
     base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
     return Path(base) / "bootgen"
+
+
+def cache_subdir(*parts: str) -> Path:
+    """A folder of the cache, created when missing; one clear line when the cache is not writable."""
+    path = cache_dir().joinpath(*parts)
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise BootgenError(f"cannot create the cache folder {path}: {exc.strerror or exc} "
+                           "(set BOOTGEN_CACHE_DIR to a writable directory)") from None
+    return path

@@ -14,6 +14,7 @@ from bootgen.verdict.advice import advise
 from bootgen.verdict.evaluate import evaluate
 
 from conftest import DATA
+from stub_reports import after_vmptrld, log_records, ready, replaced, stopped_at_vmxon, until
 from test_protocol import make_report
 
 
@@ -129,18 +130,18 @@ def test_vmxon_fail_invalid_names_the_revision_mismatch():
 
 def test_vmxon_fail_valid_names_the_error():
     vmx = "vmx insn=vmxon outcome=fail-valid cf=0 zf=1 insn_error=15 eflags=0x00000042"
-    _, text = advice_for(make_report([vmx, "verdict name=vmxon-failed insn=vmxon outcome=fail-valid cf=0 zf=1 "
-                                           "insn_error=15"]))
+    _, text = advice_for(make_report(stopped_at_vmxon(vmx, "verdict name=vmxon-failed insn=vmxon outcome=fail-valid "
+                                                           "cf=0 zf=1 insn_error=15")))
     assert "VM-instruction error 15: VMXON executed in VMX root operation" in text
     assert "another VMM" in text
 
 
 def test_vmxon_general_protection():
     vmx = "vmx insn=vmxon outcome=fault cf=1 zf=1 vector=13 error_code=0x00000000"
-    _, text = advice_for(make_report([
-        "check name=cr4-fixed result=adjust value=0x00002020 fixed0=0x00002000 fixed1=0x003727ff "
-        "missing=0x00000000 forbidden=0x00000020", vmx,
-        "verdict name=vmxon-failed insn=vmxon outcome=fault cf=1 zf=1 vector=13"]))
+    records = replaced(stopped_at_vmxon(vmx, "verdict name=vmxon-failed insn=vmxon outcome=fault cf=1 zf=1 vector=13"),
+                       "check name=cr4-fixed", "check name=cr4-fixed result=adjust value=0x00002020 fixed0=0x00002000 "
+                       "fixed1=0x003727ff missing=0x00000000 forbidden=0x00000020")
+    _, text = advice_for(make_report(records))
     assert "#GP (vector 13)" in text and "cr4-fixed" in text
 
 
@@ -162,7 +163,9 @@ def test_vmentry_invalid_guest_state_real_log():
 
 
 def test_vmentry_vmwrite_field():
-    _, text = advice_for(make_report(["verdict name=vmentry-failed field=0x00002012 exits=0"]))
+    vmwrite = "vmx insn=vmwrite outcome=fail-valid field=0x00002012 insn_error=12"
+    _, text = advice_for(make_report(after_vmptrld(vmwrite, verdict="verdict name=vmentry-failed field=0x00002012 "
+                                                                    "exits=0")))
     assert "VMWRITE to VMCS field 0x2012 failed" in text
 
 
@@ -214,15 +217,24 @@ def test_advice_in_json_and_text():
     assert lines[1] == "what to do:" and lines[2].startswith("  - AMD CPUs use AMD-V")
 
 
+def _report_for(verdict: Verdict) -> list[str]:
+    """A whole report whose records lead to ``verdict``."""
+    lockout = [*until(ready(), "msr index=0x0000003a"), "msr index=0x0000003a value=0x0000000000000001 phase=loader",
+               "check name=feature-control result=fail state=disabled-by-firmware value=0x0000000000000001"]
+    return {
+        Verdict.VMX_READY: ready(),
+        Verdict.NO_VMX: log_records("bochs-ryzen-no-vmx.log"),
+        Verdict.VMX_DISABLED_BY_FIRMWARE: [*lockout, "verdict name=vmx-disabled-by-firmware"],
+        Verdict.VMX_IN_USE: log_records("bochs-inject-vmxe-preset.log"),
+        Verdict.VMXON_FAILED: log_records("bochs-inject-bad-revision.log"),
+        Verdict.VMENTRY_FAILED: log_records("bochs-inject-bad-control.log"),
+        Verdict.FAULT: log_records("qemu-tcg-page-fault.log"),
+    }[verdict]
+
+
 @pytest.mark.parametrize("verdict", [v for v in Verdict if v is not Verdict.NO_VERDICT])
 def test_every_stub_verdict_has_advice(verdict):
-    records = [*cpuid_records(vmx=verdict is not Verdict.NO_VMX)]
-    if verdict is Verdict.VMX_READY:
-        records += ["vmx insn=vmxon outcome=success cf=0 zf=0", "vmx insn=vmxoff outcome=success cf=0 zf=0",
-                    "config serial=0x000003f8 screen=on inject=none mode=vmxon"]
-    if verdict is Verdict.VMXON_FAILED:
-        records.append("vmx insn=vmxon outcome=fail-invalid cf=1 zf=0")
-    result = evaluate(make_report([*records, f"verdict name={verdict.value}"]))
+    result = evaluate(make_report(_report_for(verdict)))
     assert result.verdict is verdict
     lines = advise(result)
     assert lines and all(isinstance(line, str) and line.strip() for line in lines)

@@ -176,12 +176,13 @@ def test_no_import_cycles():
 
 #: The pipeline's layers, lowest first: a package may import its own layer and the ones below, never above.
 LAYERS = (
-    {"bootgen.arch", "bootgen.errors", "bootgen.files", "bootgen.locations"},
+    {"bootgen.arch", "bootgen.errors", "bootgen.files", "bootgen.locations", "bootgen.outputs", "bootgen.signals"},
     {"bootgen.contract"},
     {"bootgen.report", "bootgen.image", "bootgen.backends"},
     {"bootgen.decode"},
     {"bootgen.verdict"},
     {"bootgen.render", "bootgen.tools"},
+    {"bootgen.commands"},
     {"bootgen.cli", "bootgen.api", "bootgen.__main__", "bootgen"},
 )
 

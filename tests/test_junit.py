@@ -95,7 +95,8 @@ def test_control_characters_stay_valid_xml():
     report = make_report(["check name=cpu-vendor result=fail vendor=\x1b[31mX -- bell\x07 here",
                           "verdict name=no-vmx"])
     suite = suite_of(junit_xml(evaluate(report)))
-    assert cases_of(suite)["cpu-vendor"].find("failure").get("message") == "bell? here"
+    assert cases_of(suite)["cpu-vendor"].find("failure").get("message") == "bell\\x07 here"
+    assert "\x1b" not in junit_xml(evaluate(report)).decode()
 
 
 def test_write_is_atomic(tmp_path):

@@ -7,16 +7,15 @@ from bootgen.verdict import ExitStatus, Verdict, exit_status
 from bootgen.verdict.evaluate import evaluate
 
 from conftest import DATA
+from stub_reports import ready, stopped_at_vmxon, without
 from test_protocol import make_report
 
-VMXON_OK = "vmx insn=vmxon outcome=success cf=0 zf=0 eflags=0x00000002"
-VMXOFF_OK = "vmx insn=vmxoff outcome=success cf=0 zf=0 eflags=0x00000002"
 
 
 def test_vmx_ready_needs_successful_vmxon_and_vmxoff():
-    good = evaluate(make_report([VMXON_OK, VMXOFF_OK, "verdict name=vmx-ready"]))
+    good = evaluate(make_report(ready()))
     assert good.verdict is Verdict.VMX_READY
-    liar = evaluate(make_report([VMXON_OK, "verdict name=vmx-ready"]))
+    liar = evaluate(make_report(without(ready(), "vmx insn=vmxoff")))
     assert liar.verdict is Verdict.NO_VERDICT and "vmxoff" in liar.reason
 
 
@@ -32,7 +31,8 @@ def test_unknown_verdict_name():
 
 def test_vmxon_failure_detail():
     vmx = "vmx insn=vmxon outcome=fail-invalid cf=1 zf=0 eflags=0x00000003"
-    result = evaluate(make_report([vmx, "verdict name=vmxon-failed insn=vmxon outcome=fail-invalid cf=1 zf=0"]))
+    result = evaluate(make_report(stopped_at_vmxon(
+        vmx, "verdict name=vmxon-failed insn=vmxon outcome=fail-invalid cf=1 zf=0")))
     assert result.verdict is Verdict.VMXON_FAILED
     doc = to_json(result)
     assert doc["vmxon"]["cf"] == 1 and doc["vmxon"]["outcome"] == "fail-invalid"

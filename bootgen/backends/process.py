@@ -14,7 +14,7 @@ import shutil
 import signal
 import subprocess
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from ..errors import UsageError
@@ -46,6 +46,28 @@ def private_directory(prefix: str) -> Iterator[Path]:
         shutil.rmtree(path, ignore_errors=True)
 
 
+#: prctl(2) option: the signal a process gets when the thread that created it ends.
+PR_SET_PDEATHSIG = 1
+
+
+def _die_with_parent() -> Callable[[], None] | None:
+    """A preexec function that makes the child die with its parent (Linux), or None elsewhere."""
+    try:
+        import ctypes
+        libc = ctypes.CDLL(None, use_errno=True)
+        prctl = libc.prctl
+    except (OSError, AttributeError):
+        return None
+    parent = os.getpid()
+
+    def preexec() -> None:  # in the child, between fork and exec: no allocation, no locks
+        prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+        if os.getppid() != parent:  # the parent died before prctl took effect
+            os._exit(1)
+
+    return preexec
+
+
 class EmulatorProcess:
     """A started emulator. ``stop()`` (also on leaving a ``with`` block) ends it and its children."""
 
@@ -54,17 +76,20 @@ class EmulatorProcess:
 
     @classmethod
     def start(cls, command: list[str], *, cwd: Path | None = None, env: dict[str, str] | None = None,
-              output: Path | None = None, stderr: Path | None = None) -> "EmulatorProcess":
+              output: Path | None = None, stderr: Path | None = None,
+              pass_fds: tuple[int, ...] = ()) -> "EmulatorProcess":
         """Start ``command`` in a new session; ``output`` takes stdout and stderr, or ``stderr`` just stderr.
 
-        OSError (the program is missing or not executable) is the caller's to turn into a message.
+        The emulator dies with bootgen: it gets SIGKILL when bootgen's thread that started it ends, even
+        when bootgen itself is killed with SIGKILL (prctl PR_SET_PDEATHSIG). OSError (the program is
+        missing or not executable) is the caller's to turn into a message.
         """
         with contextlib.ExitStack() as files:
             out = files.enter_context(open(output, "wb")) if output else subprocess.DEVNULL
             err = files.enter_context(open(stderr, "wb")) if stderr else (subprocess.STDOUT if output else
                                                                           subprocess.DEVNULL)
             popen = subprocess.Popen(command, cwd=cwd, env=env, stdin=subprocess.DEVNULL, stdout=out, stderr=err,
-                                     start_new_session=True)
+                                     start_new_session=True, pass_fds=pass_fds, preexec_fn=_die_with_parent())
         return cls(popen)
 
     @property

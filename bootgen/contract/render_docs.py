@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from . import injects, options, records, verdicts
-from .exit_status import ExitStatus, exit_status
+from .exit_status import SIGNAL_BASE, ExitStatus, exit_status
 
 
 def _row(*cells: str) -> str:
@@ -52,9 +52,13 @@ def statuses_table() -> str:
         ExitStatus.USAGE: "a usage error: bad options, values or paths",
         ExitStatus.NO_VERDICT: f"no verdict (and `{verdicts.Verdict.NO_VERDICT}` was not expected)",
         ExitStatus.ENVIRONMENT: "a tool is missing, the build failed or the emulator could not start",
+        ExitStatus.INTERNAL: "bootgen itself failed unexpectedly (a bug): one line names the error; please "
+                             "report it",
     }
     rows = [_row("status", "meaning"), _row("---", "---")]
     rows += [_row(str(int(status)), meanings[status]) for status in ExitStatus]
+    rows.append(_row(f"{SIGNAL_BASE} + N", "stopped by signal N (130: SIGINT, 143: SIGTERM, 129: SIGHUP), after "
+                                          "stopping the emulator and removing its files"))
     return "\n".join(rows) + "\n"
 
 

@@ -24,15 +24,13 @@ from ..contract.records import CheckResult, Outcome
 from ..contract.verdicts import Verdict
 from ..files import write_atomically
 from ..verdict.evaluate import Result
+from . import escape
 
 SUITE_NAME = "bootgen"
-# Characters XML 1.0 cannot carry (C0 controls other than tab, newline, carriage return).
-_NOT_XML = {c: "?" for c in range(0x20) if c not in (0x09, 0x0A, 0x0D)}
-
-
 def _xml_text(text: str) -> str:
-    """Serial lines may hold control characters; XML 1.0 cannot, so they become '?'."""
-    return text.translate(_NOT_XML)
+    """Serial lines may hold control characters, which XML 1.0 cannot carry and a CI page must not show raw:
+    escaped (render/escape.py)."""
+    return escape.xml(text)
 
 
 @dataclass(frozen=True)

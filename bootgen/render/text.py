@@ -1,4 +1,8 @@
-"""The text output for people: the verdict and what to do first, then the facts behind it."""
+"""The text output for people: the verdict and what to do first, then the facts behind it.
+
+Every character of it that did not come from bootgen itself is escaped (render/escape.py): the report's
+strings are the guest's, and a forged log or a hypervisor's brand string must not drive the terminal.
+"""
 
 from __future__ import annotations
 
@@ -6,9 +10,13 @@ from ..contract.records import CheckResult, Insn
 from ..contract.verdicts import Verdict
 from ..verdict.advice import advise
 from ..verdict.evaluate import Result
+from . import escape
 from .capabilities_text import to_text_lines
 
 _COLORS = {"green": "\033[32m", "red": "\033[31m", "yellow": "\033[33m", "bold": "\033[1m", "reset": "\033[0m"}
+#: Stand-ins for the colour codes while the text is built: private-use characters, which no report can
+#: hold (its bytes are read as Latin-1), so that escaping the text keeps only the codes bootgen put there.
+_MARKERS = {name: chr(0xE000 + i) for i, name in enumerate(_COLORS)}
 
 
 def _instruction_lines(result: Result) -> list[str]:
@@ -68,7 +76,7 @@ def _fact_lines(result: Result) -> list[str]:
 
 def to_text(result: Result, color: bool = False) -> str:
     """Short human summary: the verdict first, then what to do, then the facts behind it."""
-    c = _COLORS if color else dict.fromkeys(_COLORS, "")
+    c = _MARKERS if color else dict.fromkeys(_COLORS, "")
     framing = result.report.framing
     tint = c["green"] if result.verdict.ready else c["yellow"] if result.verdict is Verdict.NO_VERDICT else c["red"]
     lines = [f"{c['bold']}{tint}verdict: {result.verdict.value}{c['reset']}  {result.reason}"]
@@ -86,4 +94,7 @@ def to_text(result: Result, color: bool = False) -> str:
         lines.append(f"report:  {framing.problem}")
     if framing.found_begin:
         lines.extend(to_text_lines(result.facts.capabilities, bold=c["bold"], reset=c["reset"]))
-    return "\n".join(lines)
+    text = escape.lines("\n".join(lines), keep="".join(_MARKERS.values()))
+    for name, marker in _MARKERS.items():
+        text = text.replace(marker, _COLORS[name])
+    return text

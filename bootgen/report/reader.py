@@ -9,10 +9,11 @@ a record of an unknown type is counted and skipped.
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import BinaryIO
 
 from ..contract.records import Key, Rec, YesNo
 from . import model
-from .wire import ParsedReport, Record, parse
+from .wire import ParsedReport, Record, parse, parse_stream
 
 #: Fields whose values are names even when they look like numbers.
 _NAME_KEYS = frozenset({Key.MNEMONIC, Key.STEP})
@@ -141,3 +142,8 @@ def build(parsed: ParsedReport) -> model.Report:
 def read(serial: bytes) -> model.Report:
     """Frame and read the last report in ``serial``."""
     return build(parse(serial))
+
+
+def read_stream(stream: BinaryIO) -> model.Report:
+    """The same for a stream (a log file, standard input), read once in bounded memory."""
+    return build(parse_stream(stream))

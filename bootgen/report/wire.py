@@ -17,8 +17,11 @@ in bootgen reads them.
 
 from __future__ import annotations
 
+import collections
+import io
 import zlib
 from dataclasses import dataclass, field
+from typing import BinaryIO
 
 from ..contract.project import (
     BEGIN_MARK,
@@ -114,55 +117,117 @@ def _parse_header(line: str) -> dict[str, str]:
     return out
 
 
+#: A line longer than this is no record of the stub's (its longest are under 300 bytes).
+MAX_LINE_BYTES = 4096
+#: More records than this in one report are no report of the stub's (it writes about 150 per CPU).
+MAX_RECORDS = 20000
+#: How much of the output before the report is kept for people (firmware and loader messages).
+PREAMBLE_CHARS = 4000
+
+_BEGIN = BEGIN_MARK.encode()
+_END = END_MARK.encode()
+_MARK = _BEGIN[:_BEGIN.index(b" ")]
+
+
+class _Framer:
+    """Frames a report from lines fed one at a time: memory stays bounded, whatever the input."""
+
+    def __init__(self) -> None:
+        self.report = ParsedReport()
+        self.preamble: collections.deque[str] = collections.deque(maxlen=64)
+        self.crc = 0
+        self.body = 0
+        self.state = "none"     # none: no begin yet; open; ended; broken (malformed or over the limits)
+
+    def feed(self, raw: bytes, overlong: bool = False) -> None:
+        line = raw.rstrip(b"\r")
+        if line.startswith(_MARK) and not overlong:
+            if line.startswith(_BEGIN):
+                self._begin(line.decode("latin-1"))
+                return
+            if line.startswith(_END) and self.state == "open":
+                self._end(line.decode("latin-1"))
+                return
+        if self.state == "open":
+            self._record(line, overlong)
+        elif self.state == "none":
+            self.preamble.append(line[:PREAMBLE_CHARS].decode("latin-1"))
+
+    def _begin(self, line: str) -> None:
+        report = ParsedReport(found_begin=True, begin_count=self.report.begin_count + 1)
+        previous = self.report
+        report.preamble = "\n".join(self.preamble)[-PREAMBLE_CHARS:] if not previous.found_begin else \
+            previous.preamble
+        self.report, self.crc, self.body, self.state = report, 0, 0, "open"
+        header = _parse_header(line)
+        report.stub_version = header.get(BEGIN_STUB_VERSION)
+        try:
+            report.protocol = int(header.get(BEGIN_PROTOCOL, ""))
+        except ValueError:
+            report.problem, self.state = f"malformed begin line: {line[:120]!r}", "broken"
+            return
+        if report.protocol != PROTOCOL_VERSION:
+            report.problem = f"unsupported report protocol {report.protocol} (this bootgen reads {PROTOCOL_VERSION})"
+            self.state = "broken"
+
+    def _record(self, line: bytes, overlong: bool) -> None:
+        report = self.report
+        self.body += 1
+        self.crc = zlib.crc32(line + b"\n", self.crc)
+        text = line.decode("latin-1")
+        record = None if overlong else parse_record(text)
+        if record is None:
+            report.problem, self.state = f"malformed record: {text[:120]!r}", "broken"
+        elif self.body > MAX_RECORDS:
+            report.problem, self.state = f"more than {MAX_RECORDS} records: not a report of the stub's", "broken"
+        else:
+            report.records.append(record)
+
+    def _end(self, line: str) -> None:
+        report = self.report
+        report.complete, report.problem = _check_end(line, self.body, self.crc)
+        verdicts = len(report.of_type(Rec.VERDICT))
+        if report.problem is None and verdicts != 1:
+            report.complete = False
+            report.problem = f"the report holds {verdicts} verdict records, not 1"
+        self.state = "ended"
+
+    def finish(self) -> ParsedReport:
+        report = self.report
+        if self.state == "none":
+            report.preamble = "\n".join(self.preamble)[-PREAMBLE_CHARS:]
+            report.problem = "no report: the stub's begin line never arrived"
+        elif self.state == "open":
+            report.problem = f"truncated report: no end line after {self.body} records"
+        return report
+
+
 def parse(serial: bytes) -> ParsedReport:
     """Find the last report in ``serial`` and check that it is whole."""
-    text = serial.decode("latin-1")
-    pieces = text.split("\n")
-    # The last piece has no newline yet: a partial line, unless it is a whole end line.
-    if not pieces[-1].startswith(END_MARK):
-        pieces.pop()
-    lines = [line.rstrip("\r") for line in pieces]
-    report = ParsedReport()
-    begins = [i for i, line in enumerate(lines) if line.startswith(BEGIN_MARK)]
-    report.begin_count = len(begins)
-    if not begins:
-        report.preamble = text[-4000:]
-        report.problem = "no report: the stub's begin line never arrived"
-        return report
+    return parse_stream(io.BytesIO(serial))
 
-    start = begins[-1]
-    report.found_begin = True
-    report.preamble = "\n".join(lines[:start])
-    header = _parse_header(lines[start])
-    report.stub_version = header.get(BEGIN_STUB_VERSION)
-    try:
-        report.protocol = int(header.get(BEGIN_PROTOCOL, ""))
-    except ValueError:
-        report.problem = f"malformed begin line: {lines[start]!r}"
-        return report
-    if report.protocol != PROTOCOL_VERSION:
-        report.problem = f"unsupported report protocol {report.protocol} (this bootgen reads {PROTOCOL_VERSION})"
-        return report
 
-    crc = 0
-    body_lines = 0
-    for line in lines[start + 1:]:
-        if line.startswith(END_MARK):
-            report.complete, report.problem = _check_end(line, body_lines, crc)
-            verdicts = len(report.of_type(Rec.VERDICT))
-            if report.problem is None and verdicts != 1:
-                report.complete = False
-                report.problem = f"the report holds {verdicts} verdict records, not 1"
-            return report
-        body_lines += 1
-        crc = zlib.crc32(line.encode("latin-1") + b"\n", crc)
-        record = parse_record(line)
-        if record is None:
-            report.problem = f"malformed record: {line[:120]!r}"
-            return report
-        report.records.append(record)
-    report.problem = f"truncated report: no end line after {body_lines} records"
-    return report
+def parse_stream(stream: BinaryIO) -> ParsedReport:
+    """Find the last report in a stream of serial bytes, reading it once, line by line, in bounded memory."""
+    framer = _Framer()
+    while True:
+        line = stream.readline(MAX_LINE_BYTES + 1)
+        if not line:
+            break
+        if len(line) > MAX_LINE_BYTES and not line.endswith(b"\n"):
+            while (rest := stream.readline(MAX_LINE_BYTES)) and not rest.endswith(b"\n"):
+                pass  # the rest of an overlong line
+            if not rest:
+                break  # it was the last, unfinished line
+            framer.feed(line, overlong=True)
+            continue
+        if not line.endswith(b"\n"):
+            # The last line has no newline yet: a partial line, unless it is a whole end line.
+            if line.startswith(_END):
+                framer.feed(line)
+            break
+        framer.feed(line[:-1])
+    return framer.finish()
 
 
 def _check_end(line: str, body_lines: int, crc: int) -> tuple[bool, str | None]:

@@ -30,7 +30,7 @@ from .advice_text import (
     REPORT_BUG,
     UPDATE_FIRMWARE,
 )
-from .evaluate import Result
+from .evaluate import CONTRADICTION, Result
 
 _REPORT_IT = REPORT_BUG.removeprefix("if this persists, ")
 
@@ -216,8 +216,12 @@ def _no_verdict(result: Result) -> list[str]:
     framing, outcome = result.report.framing, result.outcome
     ending = outcome.ending if outcome else None
     problem = framing.problem or ""
-    if result.reason.startswith("inconsistent report") or result.reason.startswith("unknown verdict"):
-        return ["the report contradicts itself: a bootgen bug; " + _REPORT_IT]
+    if result.reason.startswith(CONTRADICTION) or result.reason.startswith("unknown verdict"):
+        return ["the report contradicts itself: a bootgen bug, a damaged or forged log, or a CPU (or hypervisor) "
+                "that misreports; " + _REPORT_IT]
+    if "distrust" in result.detail:
+        return ["the stub's report is whole but the run did not end as the stub ends it: rerun with "
+                "`--keep-log PATH` and look at the emulator's log"]
     if ending is Ending.TRIPLE_FAULT:
         return ["the machine reset (triple fault): rerun under Bochs (`--backend bochs --keep-log PATH`) to "
                 "see the faulting instruction in the emulator's log"]

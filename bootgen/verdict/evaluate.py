@@ -1,22 +1,23 @@
 """From raw serial bytes and the emulator's ending to a verdict the host can trust.
 
 Only a complete, CRC-checked report with exactly one verdict record, a known
-verdict name, and raw records that agree with that verdict yields a stub
-verdict; anything else is no verdict (Verdict.NO_VERDICT), with the reason.
+verdict name, raw records from which the host derives the same verdict
+(``derive``) and nothing that contradicts itself, from a run that ended as
+the stub ended it, yields a stub verdict; anything else is no verdict
+(Verdict.NO_VERDICT), with the reason.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import BinaryIO
 
 from ..backends.outcome import Ending, RunOutcome
-from ..contract.options import Mode
-from ..contract.records import Check, Insn
 from ..contract.verdicts import STUB_VERDICTS, Verdict
 from ..decode.facts import CpuFacts, decode_cpu
-from ..decode.guest import trace_problem
 from ..report import model
-from ..report.reader import read
+from ..report.reader import read, read_stream
+from .derive import derive
 
 
 @dataclass
@@ -29,23 +30,24 @@ class Result:
     detail: dict = field(default_factory=dict)
 
 
-def _consistency_problem(report: model.Report, facts: CpuFacts, verdict: Verdict) -> str | None:
-    """A complete report must also agree with itself before its verdict is believed."""
-    cpu = report.boot_cpu
-    if verdict is Verdict.VMX_READY:
-        for insn in (Insn.VMXON, Insn.VMXOFF):
-            record = cpu.instruction(insn)
-            if record is None or not record.succeeded:
-                return f"verdict {verdict} without a successful {insn} record"
-        if report.config is not None and report.config.mode != Mode.VMXON:
-            if problem := trace_problem(cpu):
-                return f"verdict {verdict} but {problem}"
-    if verdict is Verdict.NO_VMX:
-        if facts.identity.vmx:
-            return f"verdict {verdict} but CPUID.1:ECX.VMX is 1"
-    if verdict is Verdict.VMXON_FAILED and cpu.instruction(Insn.VMXON) is None \
-            and cpu.instruction(Insn.VMXOFF) is None and cpu.check(Check.VMX_BASIC) is None:
-        return f"verdict {verdict} without a VMX record"
+#: The start of every reason for a report that contradicts itself (advice and docs key on it).
+CONTRADICTION = "the report contradicts itself"
+
+
+def _distrust(report: model.Report, verdict: Verdict, outcome: RunOutcome | None) -> str | None:
+    """Why the stub's verdict cannot be believed (None when it can)."""
+    derived = derive(report)
+    if derived.verdict is not verdict:
+        return f"{CONTRADICTION}: the verdict record says {verdict} but the records say {derived.verdict} " \
+               f"({derived.why})"
+    if derived.contradictions:
+        return f"{CONTRADICTION}: " + "; ".join(derived.contradictions)
+    if outcome is not None:
+        if outcome.ending is not Ending.GUEST_EXIT:
+            return f"the report is whole, but the run ended by {outcome.ending.value}" \
+                   + (f" ({outcome.detail})" if outcome.detail else "") + ", not by the stub's exit"
+        if report.framing.restarts:
+            return f"the machine restarted {report.framing.restarts} time(s) during a run that boots once"
     return None
 
 
@@ -72,15 +74,19 @@ def judge(report: model.Report, outcome: RunOutcome | None = None) -> Result:
         if name not in STUB_VERDICTS:
             return Result(Verdict.NO_VERDICT, f"unknown verdict name {name!r}", report, facts, outcome)
         verdict = Verdict(name)
-        problem = _consistency_problem(report, facts, verdict)
-        if problem:
-            return Result(Verdict.NO_VERDICT, f"inconsistent report: {problem}", report, facts, outcome)
+        if problem := _distrust(report, verdict, outcome):
+            return Result(Verdict.NO_VERDICT, problem, report, facts, outcome, {"distrust": problem})
         detail = dict(stub.detail)
         if stub.text:
             detail["text"] = stub.text
         return Result(verdict, stub.text or verdict.summary, report, facts, outcome, detail)
     return Result(Verdict.NO_VERDICT, _no_verdict_reason(report, outcome), report, facts, outcome,
                   {"ending": outcome.ending.value if outcome else None})
+
+
+def evaluate_stream(stream: BinaryIO) -> Result:
+    """The verdict of a captured log, read once from a stream (``bootgen report``)."""
+    return judge(read_stream(stream))
 
 
 def evaluate(serial: bytes, outcome: RunOutcome | None = None) -> Result:

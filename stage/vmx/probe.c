@@ -106,6 +106,7 @@ static const char *const guest_failure_text[] = {
 	[GUEST_ENTRY_FAILED] = "VMLAUNCH/VMRESUME failed or the VM entry failed",
 	[GUEST_SETUP_FAILED] = "the VMCS could not be set up (VMCLEAR, VMPTRLD or VMWRITE failed)",
 	[GUEST_BAD_TRACE] = "the guest ran, but its VM exits were not CPUID, I/O, VMCALL, HLT",
+	[GUEST_CLEAR_FAILED] = "the guest ran, but VMCLEAR of its VMCS failed afterwards",
 };
 
 /* A step that stopped the probe: its verdict is decided. */

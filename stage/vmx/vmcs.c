@@ -329,6 +329,10 @@ enum guest_result vmx_guest_run(struct cpu *cpu, u64 vmx_basic, struct vmx_outco
 	step_begin(STEP_VMCLEAR);
 	struct vmx_outcome final_clear = vmclear_safe(vmcs);
 	rec_vmx_outcome(INSN_VMCLEAR, &final_clear);
+	if (vmx_outcome_failed(&final_clear)) {
+		step_fail();
+		return result == GUEST_OK ? GUEST_CLEAR_FAILED : result;
+	}
 	step_ok();
 	return result;
 }

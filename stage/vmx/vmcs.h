@@ -16,6 +16,7 @@ enum guest_result {
 	GUEST_SETUP_FAILED,  /* VMCLEAR / VMPTRLD / VMWRITE failed */
 	GUEST_BAD_TRACE,     /* the guest ran but the exits were not the expected ones */
 	GUEST_SECOND_VMXON,  /* INJECT_DOUBLE_VMXON_VMCS: a second VMXON with a current VMCS */
+	GUEST_CLEAR_FAILED,  /* the guest ran, but the VMCLEAR after it failed */
 };
 
 /* In VMX root operation: set up this CPU's VMCS, run the guest, VMCLEAR. Writes its own records. */

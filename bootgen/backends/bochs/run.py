@@ -106,8 +106,12 @@ def _read_bytes(path: Path) -> bytes:
         return b""  # Bochs creates the file at the first byte the guest sends
 
 
-def run_bochs(config: BochsConfig) -> RunOutcome:
-    """Boot config.image under Bochs and return the serial bytes and how the run ended."""
+def run_bochs(config: BochsConfig, started: float | None = None) -> RunOutcome:
+    """Boot config.image under Bochs and return the serial bytes and how the run ended.
+
+    ``started`` (time.monotonic()) is when the run's timeout began, by default now.
+    """
+    started = time.monotonic() if started is None else started
     if not Path(config.image).is_file():
         raise UsageError(f"image not found: {config.image}")
     install = find_installation()
@@ -115,7 +119,8 @@ def run_bochs(config: BochsConfig) -> RunOutcome:
     command = bochs_command(install)
     with private_directory("bootgen-bochs-") as run_dir:
         _prepare(run_dir, config, install, image)
-        result = _run_process(command, run_dir, bochs_environment(install), config.timeout_s)
+        remaining = max(config.timeout_s - (time.monotonic() - started), 0.01)
+        result = _run_process(command, run_dir, bochs_environment(install), remaining)
         log_text = _read_text(run_dir / LOG_NAME)
         console_text = _read_text(run_dir / CONSOLE_NAME)
         serial = _read_bytes(run_dir / SERIAL_NAME)

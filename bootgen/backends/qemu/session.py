@@ -1,13 +1,20 @@
 """Boot the stub under QEMU, driven over QMP (qemu.qmp), and capture its serial output.
 
 QEMU is started paused (-S), before bootgen imports asyncio and qemu.qmp, so
-that both start up at the same time. Two unix sockets in a private 0700
-directory connect them: the serial port, on which bootgen listens before QEMU
-starts (so no early byte is lost), and QMP, on which QEMU listens and waits
-(paused) until bootgen connects and says 'cont'. No TCP port is ever opened.
-The run ends when the stub exits through isa-debug-exit, the machine resets
-(triple fault; -no-reboot turns it into an exit and a SHUTDOWN event), QEMU
-exits for another reason, or the timeout expires.
+that both start up at the same time. Nothing of the run has a name another
+process could open:
+
+* the serial port writes to a file that bootgen created in its private 0700
+  directory, opened, and unlinked at once; QEMU gets the open descriptor
+  (``-add-fd``, chardev ``file`` on ``/dev/fdset/N``). A file never drops a byte,
+  however long bootgen is kept from reading it, and only QEMU writes to it;
+* QMP runs over one end of a socket pair, the other end QEMU's
+  (``-chardev socket,fd=N``).
+
+No TCP port and no socket file is ever opened. The run ends when the stub exits
+through isa-debug-exit, the machine resets (triple fault; -no-reboot turns it
+into an exit and a SHUTDOWN event), QEMU exits for another reason, or the
+deadline passes (``started`` + the timeout, QEMU's own start-up included).
 """
 
 from __future__ import annotations
@@ -20,45 +27,79 @@ from collections.abc import Callable
 from pathlib import Path
 
 from ...contract import ports
-from ...errors import ToolMissing, UsageError
-from .. import defaults
+from ...errors import ToolMissing
 from ..outcome import Ending, RunOutcome
 from ..process import EmulatorProcess, private_directory
-from .command import qemu_command
+from .command import NO_SANDBOX, qemu_command
 from .config import QemuConfig, validate
 
-STARTUP_TIMEOUT_S = defaults.QEMU_STARTUP_TIMEOUT_S
+#: The most serial output kept from one run (the report is at its end).
+MAX_SERIAL_BYTES = 16 << 20
 
 
-def run_qemu(config: QemuConfig, while_guest_runs: Callable[[], object] | None = None) -> RunOutcome:
+class SerialCapture:
+    """An unnamed file QEMU's serial port writes to and bootgen reads once the run is over."""
+
+    def __init__(self, directory: Path) -> None:
+        path = directory / "serial.out"
+        self.write_fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY | os.O_CLOEXEC, 0o600)
+        self.read_fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+        path.unlink()  # from now on only the two descriptors reach it
+
+    def read(self) -> bytes:
+        size = os.fstat(self.read_fd).st_size
+        start = max(size - MAX_SERIAL_BYTES, 0)
+        return os.pread(self.read_fd, size - start, start)
+
+    def close(self) -> None:
+        for fd in (self.write_fd, self.read_fd):
+            with contextlib.suppress(OSError):
+                os.close(fd)
+
+
+def run_qemu(config: QemuConfig, while_guest_runs: Callable[[], object] | None = None,
+             started: float | None = None) -> RunOutcome:
     """Boot once. QEMU is started (paused) before the slow imports, which then overlap its start-up.
 
     ``while_guest_runs`` is called once the guest has been started, for work (such as
-    imports) that the caller would otherwise do after the run.
+    imports) that the caller would otherwise do after the run. ``started`` (time.monotonic())
+    is when the run's timeout began, by default now.
     """
+    started = time.monotonic() if started is None else started
     validate(config)
-    started = time.monotonic()
-    with private_directory("bootgen-qemu-") as workdir, \
-            socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as serial_listener:
-        qmp_socket, serial_socket = workdir / "qmp.sock", workdir / "serial.sock"
-        stderr_path = workdir / "qemu.stderr"
-        # bootgen listens on the serial socket before QEMU starts, so no early byte is lost.
+    with private_directory("bootgen-qemu-") as workdir:
+        outcome = _run_once(config, workdir, started, while_guest_runs, sandbox=True)
+        if outcome.ending is Ending.EMULATOR_CRASH and NO_SANDBOX in outcome.detail:
+            # A QEMU built without seccomp: run unsandboxed rather than not at all, and say so.
+            outcome = _run_once(config, workdir, started, while_guest_runs, sandbox=False)
+            outcome.detail = f"{outcome.detail}; QEMU has no -sandbox support".lstrip("; ")
+        return outcome
+
+
+def _run_once(config: QemuConfig, workdir: Path, started: float, while_guest_runs: Callable[[], object] | None,
+              sandbox: bool) -> RunOutcome:
+    serial = SerialCapture(workdir)
+    ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+    stderr_path = workdir / "qemu.stderr"
+    try:
+        cmd = qemu_command(config, qmp_fd=theirs.fileno(), serial_fd=serial.write_fd, workdir=workdir,
+                           sandbox=sandbox)
         try:
-            serial_listener.bind(str(serial_socket))
-            serial_listener.listen(1)
-        except OSError as exc:  # e.g. a $TMPDIR so long that the socket path exceeds 107 bytes
-            raise UsageError(f"cannot create a socket in {workdir}: {exc.strerror or exc} "
-                             "(set TMPDIR to a short, writable directory)") from None
-        cmd = qemu_command(config, qmp_socket, serial_socket, workdir)
-        try:
-            proc = EmulatorProcess.start(cmd, stderr=stderr_path)
+            proc = EmulatorProcess.start(cmd, stderr=stderr_path, pass_fds=(theirs.fileno(), serial.write_fd))
         except OSError as exc:
             raise ToolMissing(f"cannot start {config.qemu}: {exc.strerror}") from None
+        theirs.close()
+        os.close(serial.write_fd)
         with proc:
             import asyncio  # slow to import: QEMU is already starting meanwhile
 
-            return asyncio.run(_drive(config, proc, serial_listener, qmp_socket, stderr_path, cmd, started,
-                                      while_guest_runs))
+            outcome = asyncio.run(_drive(config, proc, ours, stderr_path, cmd, started, while_guest_runs))
+        outcome.serial = serial.read()
+        return outcome
+    finally:
+        theirs.close()
+        ours.close()
+        serial.close()
 
 
 def _exit_future(loop, proc: EmulatorProcess):
@@ -87,26 +128,13 @@ def _exit_future(loop, proc: EmulatorProcess):
     return future
 
 
-async def _connect_qmp(qmp, path: Path, exited, deadline: float) -> bool:
-    """Connect to QEMU's QMP socket once it exists; False if QEMU exits or the deadline passes."""
-    import asyncio
-
-    from qemu.qmp import ConnectError
-    while not exited.done() and time.monotonic() < deadline:
-        if path.exists():
-            try:
-                # qemu.qmp has no timeout of its own: a QEMU that accepts but never greets must not hang us.
-                await asyncio.wait_for(qmp.connect(str(path)), max(deadline - time.monotonic(), 0.1))
-                return True
-            except (ConnectError, asyncio.TimeoutError):
-                pass
-        await asyncio.sleep(0.005)
-    return False
+def _crash(why: str, proc: EmulatorProcess, stderr_path: Path, cmd: list[str], started: float) -> RunOutcome:
+    return RunOutcome("qemu", b"", Ending.EMULATOR_CRASH, f"{why}: {_tail(stderr_path)}".rstrip(": "),
+                      proc.poll(), time.monotonic() - started, cmd)
 
 
-async def _drive(config: QemuConfig, proc: EmulatorProcess, serial_listener: socket.socket, qmp_socket: Path,
-                 stderr_path: Path, cmd: list[str], started: float,
-                 while_guest_runs: Callable[[], object] | None) -> RunOutcome:
+async def _drive(config: QemuConfig, proc: EmulatorProcess, qmp_socket: socket.socket, stderr_path: Path,
+                 cmd: list[str], started: float, while_guest_runs: Callable[[], object] | None) -> RunOutcome:
     import asyncio
 
     try:
@@ -115,43 +143,39 @@ async def _drive(config: QemuConfig, proc: EmulatorProcess, serial_listener: soc
         raise ToolMissing("the Python package qemu.qmp is not installed (pip install qemu.qmp)") from None
 
     loop = asyncio.get_running_loop()
-    serial = bytearray()
-    serial_closed = asyncio.Event()
-
-    async def on_serial(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        try:
-            while chunk := await reader.read(65536):
-                serial.extend(chunk)
-        finally:
-            serial_closed.set()
-            writer.close()
-
-    serial_server = await asyncio.start_unix_server(on_serial, sock=serial_listener)
+    deadline = started + config.timeout_s
     exited = _exit_future(loop, proc)
     qmp = QMPClient("bootgen")
     listener = EventListener(("SHUTDOWN", "RESET", "STOP", "GUEST_PANICKED"))
     qmp.register_listener(listener)
     try:
-        if not await _connect_qmp(qmp, qmp_socket, exited, started + STARTUP_TIMEOUT_S):
+        # QEMU's start-up counts against the run's deadline, however slow a loaded host makes it.
+        # qemu.qmp has no timeout of its own: a QEMU that never greets must not hang us.
+        connect = asyncio.ensure_future(qmp.connect(qmp_socket))
+        await asyncio.wait({connect, exited}, timeout=max(deadline - time.monotonic(), 0.05),
+                           return_when=asyncio.FIRST_COMPLETED)
+        if not connect.done() or connect.cancelled() or connect.exception() is not None:
+            connect.cancel()
             if exited.done():
-                why = f"QEMU exited with status {proc.returncode} before starting the guest"
-            else:
-                why = "QEMU did not offer QMP in time"
-            detail = f"{why}: {_tail(stderr_path)}".rstrip(": ")
-            return RunOutcome("qemu", bytes(serial), Ending.EMULATOR_CRASH, detail, proc.poll(),
-                              time.monotonic() - started, cmd)
-
+                return _crash(f"QEMU exited with status {exited.result()} before starting the guest", proc,
+                              stderr_path, cmd, started)
+            if time.monotonic() >= deadline:
+                return RunOutcome("qemu", b"", Ending.TIMEOUT, f"QEMU did not offer QMP within the "
+                                  f"{config.timeout_s:g} s timeout", None, time.monotonic() - started, cmd)
+            return _crash(f"QMP failed ({type(connect.exception()).__name__})", proc, stderr_path, cmd, started)
         try:
-            await asyncio.wait_for(qmp.execute("cont"), STARTUP_TIMEOUT_S)
+            await asyncio.wait_for(qmp.execute("cont"), max(deadline - time.monotonic(), 0.05))
         except (asyncio.TimeoutError, Exception) as exc:  # QMP broke down: QEMU is gone or hung
-            return RunOutcome("qemu", bytes(serial), Ending.EMULATOR_CRASH,
+            return RunOutcome("qemu", b"", Ending.EMULATOR_CRASH,
                               f"QMP 'cont' failed ({type(exc).__name__}): {_first_error(stderr_path)}",
                               proc.poll(), time.monotonic() - started, cmd)
         if while_guest_runs is not None:
-            while_guest_runs()
+            # In a thread: the event loop must stay free to act at the deadline, however slow a loaded
+            # host makes the work.
+            loop.run_in_executor(None, while_guest_runs)
         shutdown = asyncio.ensure_future(_next_stop_or_shutdown(listener))
-        remaining = max(config.timeout_s - (time.monotonic() - started), 0.1)
-        await asyncio.wait({exited, shutdown}, timeout=remaining, return_when=asyncio.FIRST_COMPLETED)
+        await asyncio.wait({exited, shutdown}, timeout=max(deadline - time.monotonic(), 0.01),
+                           return_when=asyncio.FIRST_COMPLETED)
         if not exited.done() and shutdown.done() and shutdown.result() != "stopped":
             # -no-reboot: QEMU exits right after the SHUTDOWN event.
             with contextlib.suppress(asyncio.TimeoutError):
@@ -169,30 +193,19 @@ async def _drive(config: QemuConfig, proc: EmulatorProcess, serial_listener: soc
         elif shutdown.done() and shutdown.result() == "stopped":
             # The VM stopped without exiting: QEMU paused it on an internal error (e.g. KVM emulation failure).
             ending, detail = Ending.EMULATOR_CRASH, f"the VM stopped: {_first_error(stderr_path)}"
-            with contextlib.suppress(Exception):
-                await asyncio.wait_for(qmp.execute("quit"), 0.5)
         else:
             ending, detail = Ending.TIMEOUT, f"no exit after {config.timeout_s:g} s"
-            with contextlib.suppress(Exception):
-                await asyncio.wait_for(qmp.execute("quit"), 0.5)
-            with contextlib.suppress(asyncio.TimeoutError):
-                await asyncio.wait_for(asyncio.shield(exited), 0.5)
         shutdown.cancel()
-        with contextlib.suppress(asyncio.TimeoutError):
-            await asyncio.wait_for(serial_closed.wait(), 1.0)
         if ending is Ending.EMULATOR_EXIT and status == 1:
             detail = f"{detail}: {_tail(stderr_path)}".rstrip(": ")
-        return RunOutcome("qemu", bytes(serial), ending, detail, status, time.monotonic() - started, cmd,
+        return RunOutcome("qemu", b"", ending, detail, status, time.monotonic() - started, cmd,
                           emulator_log=_tail(stderr_path, 4000))
     finally:
         if not exited.done():
             exited.cancel()
-            proc.stop()
+            proc.stop()  # at the deadline, or on the way out of an error: no QMP 'quit', no grace
         with contextlib.suppress(Exception, EOFError):
-            await qmp.disconnect()
-        serial_server.close()
-        with contextlib.suppress(Exception):
-            await serial_server.wait_closed()
+            await asyncio.wait_for(qmp.disconnect(), 1.0)
 
 
 async def _qmp_closed(qmp) -> None:

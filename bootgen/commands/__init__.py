@@ -1,0 +1,1 @@
+"""The command line's commands: build and iso (``images``), run, report, doctor; ``emit`` prints a result."""

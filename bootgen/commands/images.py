@@ -1,0 +1,50 @@
+"""`bootgen build` and `bootgen iso`, and the images a run builds for itself (kept in the cache, never in the
+user's ./build, so a run never replaces an image the user built)."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from ..errors import UsageError
+from ..locations import DEFAULT_BUILD_DIR, cache_dir, cache_subdir
+from ..outputs import distinct, writable_output
+
+
+def run_elf(append: str = "") -> Path:
+    """The stub a run builds for itself."""
+    from ..image.build import BuildConfig, build_stub
+    return build_stub(BuildConfig(output=cache_subdir("run") / "stub.elf", cmdline=append, cache=cache_dir())).path
+
+
+def run_iso(cmdline: str = "") -> Path:
+    """The ISO a Bochs run builds for itself."""
+    from ..image.iso import IsoConfig, build_iso
+    return build_iso(IsoConfig(elf=run_elf(), output=cache_subdir("run") / "bootgen.iso", cmdline=cmdline,
+                               cache_dir=cache_dir() / "grub")).path
+
+
+def _output(path: Path) -> Path:
+    return writable_output(path, create_parent=path.parent == DEFAULT_BUILD_DIR)
+
+
+def cmd_build(args: argparse.Namespace) -> int:
+    from ..image.build import BuildConfig, build_stub
+    output = _output(args.output)
+    result = build_stub(BuildConfig(output=output, cmdline=args.append, cache=cache_dir()))
+    layout = result.layout
+    print(f"{result.path}: {layout.loaded_bytes} bytes loaded, {layout.memory_bytes} bytes in memory, "
+          f"entry {layout.entry:#x}")
+    return 0
+
+
+def cmd_iso(args: argparse.Namespace) -> int:
+    from ..image.iso import IsoConfig, build_iso
+    output = _output(args.output)
+    distinct({"-o": output}, {"--image": args.image})
+    elf = args.image if args.image else run_elf()
+    if not elf.is_file():
+        raise UsageError(f"image not found: {elf}")
+    result = build_iso(IsoConfig(elf=elf, output=output, cmdline=args.append, cache_dir=cache_dir() / "grub"))
+    print(f"{result.path}: {result.size} bytes ({result.size / 1048576:.2f} MiB)")
+    return 0

@@ -1,0 +1,99 @@
+"""`bootgen run`: build what is needed, boot it on a backend, decide and print the verdict."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from ..backends import defaults
+from ..contract import options, ports
+from ..contract.exit_status import ExitStatus
+from ..errors import UsageError
+from ..files import write_atomically
+from ..locations import cache_dir
+from ..outputs import distinct, writable_output
+from .emit import emit
+from .images import run_elf, run_iso
+
+
+def _beside(keep_log, backend: str):
+    """Where the emulator's own log goes when a run fails: beside the serial log."""
+    return keep_log.with_name(f"{keep_log.name}.{backend}.log")
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    for path in (args.keep_log, args.junit):
+        if path is not None:
+            writable_output(path)
+    emulator_logs = {f"--keep-log's {b} log": _beside(args.keep_log, b) for b in ("qemu", "bochs")} \
+        if args.keep_log else {}
+    distinct({"--keep-log": args.keep_log, "--junit": args.junit, **emulator_logs}, {"--image": args.image})
+    if args.backend == "auto":
+        from ..backends.choice import choose_backend
+        choice = choose_backend()
+        args.backend, args.accel = choice.backend, choice.accel
+        print(f"bootgen: testing {choice.tested}", file=sys.stderr)
+    if args.backend == "qemu":
+        outcome, extra = _run_qemu(args)
+    else:
+        outcome, extra = _run_bochs(args)
+    from ..contract.exit_status import exit_status
+    from ..verdict.evaluate import evaluate  # usually imported already, while the guest ran
+    result = evaluate(outcome.serial, outcome)
+    if args.keep_log is not None:  # saved before printing: a closed stdout must not lose the log
+        write_atomically(args.keep_log, outcome.serial)
+        if exit_status(result.verdict, args.expect) != ExitStatus.OK and outcome.emulator_log:
+            write_atomically(_beside(args.keep_log, outcome.backend), outcome.emulator_log.encode())
+    return emit(result, args, extra)
+
+
+def _run_qemu(args: argparse.Namespace):
+    from ..backends.qemu import QemuConfig, run_qemu
+    if args.cpu_model:
+        raise UsageError("--cpu-model is for Bochs; use --cpu with QEMU")
+    image = args.image if args.image is not None else run_elf()
+    is_iso = image.suffix.lower() == ".iso"
+    media = args.media or ("cd" if is_iso else "kernel")
+    if media == "kernel" and is_iso:
+        raise UsageError("an ISO boots as --media cd or disk, not kernel")
+    cmdline = args.append
+    if media == "kernel" and image.is_file():
+        from ..image import elf
+        layout = elf.inspect_stub_cached(image, cache_dir())  # a corrupt ELF: one clear line, before QEMU starts
+        if args.serial_port is None:
+            cmdline = f"{elf.embedded_cmdline(image, layout=layout)} {args.append}"
+    port = args.serial_port or options.serial_port(cmdline) or ports.DEFAULT_SERIAL_PORT
+    memory = args.memory or defaults.QEMU_MEMORY_MIB[args.firmware]
+    timeout = args.timeout or defaults.QEMU_TIMEOUT_S[media]
+    config = QemuConfig(image=image, accel=args.accel, cpu=args.cpu, smp=args.smp, memory_mib=memory,
+                        append=args.append, timeout_s=timeout, serial_port=port, firmware=args.firmware,
+                        media=media)
+    outcome = run_qemu(config, while_guest_runs=_import_result_modules, started=args.started)
+    return outcome, {"accel": config.accel, "cpu": config.cpu_model, "firmware": config.firmware,
+                     "media": config.media, "image": str(image)}
+
+
+def _import_result_modules() -> None:
+    """Start-up work that can overlap the guest's run instead of following it."""
+    import importlib
+    for module in ("bootgen.verdict.evaluate", "bootgen.render.text", "bootgen.render.jsondoc"):
+        importlib.import_module(module)
+
+
+def _run_bochs(args: argparse.Namespace):
+    from ..backends.bochs import BochsConfig, run_bochs
+    if args.cpu or args.accel != defaults.QEMU_ACCELS[0] or args.append or args.media \
+            or args.firmware != defaults.QEMU_FIRMWARES[0]:
+        raise UsageError("--cpu, --accel, --append, --media and --firmware are QEMU options "
+                         "(Bochs boots the ISO; use --cpu-model)")
+    image = args.image if args.image is not None else run_iso()
+    kwargs = {"image": image, "smp": args.smp}
+    if args.cpu_model:
+        kwargs["cpu_model"] = args.cpu_model
+    if args.memory:
+        kwargs["memory_mib"] = args.memory
+    if args.timeout:
+        kwargs["timeout_s"] = args.timeout
+    config = BochsConfig(**kwargs)
+    outcome = run_bochs(config, started=args.started)
+    return outcome, {"cpu": config.cpu_model, "image": str(image)}
