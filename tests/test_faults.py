@@ -10,14 +10,13 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import subprocess
 import tempfile
-import threading
 import time
 from pathlib import Path
 
 import pytest
+from processes import Recorder, alive
 
 from bootgen.backends.host import Host
 from bootgen.backends.outcome import Ending
@@ -104,6 +103,7 @@ def test_hang_on_bochs_times_out_promptly(stub_elf, tmp_path):
 def test_lock_disabled_report_is_decoded():
     """The host's side of vmx-disabled-by-firmware, from a report as the stub writes it."""
     from stub_reports import ready, replaced, until
+
     from test_protocol import make_report
     head = replaced(until(ready(), "msr index=0x0000003a"), "config ",
                     "config serial=0x000003f8 screen=on inject=lock-disabled mode=full")
@@ -138,43 +138,18 @@ def _listening_tcp() -> set[str]:
     return entries
 
 
-def _pids_running(fragment: str) -> list[int]:
-    out = subprocess.run(["pgrep", "-f", "--", fragment], capture_output=True, text=True).stdout
-    return [int(p) for p in out.split()]
-
-
-def _start_killer(fragment: str, after_s: float, seen_tcp: set[str]) -> threading.Thread:
-    """SIGKILL the emulator whose command line holds `fragment`, `after_s` after it appears;
-    meanwhile note any TCP port that started listening."""
-    before_tcp = _listening_tcp()
-
-    def killer() -> None:
-        deadline = time.monotonic() + 20
-        while time.monotonic() < deadline:
-            pids = _pids_running(fragment)
-            if pids:
-                time.sleep(after_s)
-                seen_tcp.update(_listening_tcp() - before_tcp)
-                for pid in pids:
-                    os.kill(pid, signal.SIGKILL)
-                return
-            time.sleep(0.05)
-
-    thread = threading.Thread(target=killer)
-    thread.start()
-    return thread
-
-
 @pytest.mark.qemu
-def test_qemu_killed_mid_run(stub_elf, tmp_path):
+def test_qemu_killed_mid_run(stub_elf, tmp_path, monkeypatch):
     elf = tmp_path / "killed.elf"
     elf.write_bytes(stub_elf.read_bytes())
     before_dirs = set(Path(tempfile.gettempdir()).glob("bootgen-qemu-*"))
-    seen_tcp: set[str] = set()
-    thread = _start_killer(str(elf), 0.5, seen_tcp)
+    before_tcp = _listening_tcp()
+    recorder = Recorder(monkeypatch)
+    thread = recorder.kill_after(0.5)
     started = time.monotonic()
     outcome = run_qemu(QemuConfig(image=elf, append="inject=hang", timeout_s=30))
     thread.join()
+    seen_tcp = _listening_tcp() - before_tcp
     result = evaluate(outcome.serial, outcome)
     assert outcome.ending is Ending.EMULATOR_CRASH and "signal 9" in outcome.detail
     assert time.monotonic() - started < 10
@@ -182,24 +157,26 @@ def test_qemu_killed_mid_run(stub_elf, tmp_path):
     assert b"#BOOTGEN begin" in outcome.serial  # the partial log is kept
     assert not seen_tcp, f"TCP ports opened during the run: {seen_tcp}"
     assert set(Path(tempfile.gettempdir()).glob("bootgen-qemu-*")) <= before_dirs
-    assert not _pids_running(str(elf))
+    assert not alive(recorder.pids[0])
 
 
 @pytest.mark.bochs
 @pytest.mark.grub
-def test_bochs_killed_mid_run(stub_elf, tmp_path):
+def test_bochs_killed_mid_run(stub_elf, tmp_path, monkeypatch):
     from bootgen.backends.bochs import BochsConfig, run_bochs
     if Host().bochs_unavailable() is not None:
         pytest.skip("Bochs is not installed")
     iso = build_iso(IsoConfig(elf=stub_elf, output=tmp_path / "hang-kill.iso", cmdline="inject=hang")).path
-    seen_tcp: set[str] = set()
-    thread = _start_killer("-rc debugger.rc", 2.0, seen_tcp)
+    before_tcp = _listening_tcp()
+    recorder = Recorder(monkeypatch)
+    thread = recorder.kill_after(2.0)
     outcome = run_bochs(BochsConfig(image=iso, timeout_s=60))
     thread.join()
+    seen_tcp = _listening_tcp() - before_tcp
     assert outcome.ending is Ending.EMULATOR_CRASH, outcome.detail
     assert evaluate(outcome.serial, outcome).verdict is Verdict.NO_VERDICT
     assert not seen_tcp, f"TCP ports opened during the run: {seen_tcp}"
-    assert not _pids_running("-rc debugger.rc")
+    assert not alive(recorder.pids[0])
 
 
 @pytest.mark.parametrize("backend", ["qemu", "bochs"])

@@ -229,6 +229,14 @@ def measure(bench: Bench, skip_bochs: bool, skip_ovmf: bool) -> None:
         bench.json[f"qemu_iso_{firmware}_seconds"] = times["ours"]
         bench.json[f"grub_mkrescue_iso_{firmware}_seconds"] = times["theirs"]
 
+    # 8. `bootgen report` of a 100 MB log: firmware noise then a report, and one report of a million records.
+    for name, log in (("noise", _noise_log(work)), ("records", _records_log(work))):
+        seconds, rss = _peak(bench.bootgen + ["report", str(log)], work)
+        bench.figures.append(Figure(f"report of a 100 MB log ({name})", seconds, target="<= 5 s", met=seconds <= 5))
+        bench.figures.append(Figure(f"  peak RSS ({name})", rss, unit="MB", target="<= 200 MB", met=rss <= 200))
+        bench.json[f"report_100mb_{name}_seconds"] = seconds
+        bench.json[f"report_100mb_{name}_peak_rss_mb"] = rss
+
     # 6. Bochs: emulated ticks from reset to shutdown (deterministic).
     bench.json["bochs_ticks_ratio"] = None
     if not skip_bochs and mkrescue is not None and shutil.which("bochs"):
@@ -247,11 +255,48 @@ def measure(bench: Bench, skip_bochs: bool, skip_ovmf: bool) -> None:
                               bochs_ticks_ratio=figure.ratio)
 
 
+LOG_BYTES = 100 * 2**20
+
+
+def _noise_log(work: Path) -> Path:
+    """100 MB of firmware output, then a real report (a test log)."""
+    out = work / "noise.log"
+    line = b"SeaBIOS (version 1.16.2) Booting from Hard Disk... firmware noise of a long boot\r\n" * 1000
+    report = (source_root() / "tests" / "data" / "bochs-sandy-bridge.log").read_bytes()
+    with open(out, "wb") as fh:
+        for _ in range(LOG_BYTES // len(line)):
+            fh.write(line)
+        fh.write(report)
+    return out
+
+
+def _records_log(work: Path) -> Path:
+    """One report of 100 MB of records: a log from something that is not the stub."""
+    out = work / "records.log"
+    line = b"step name=paging state=ok\r\n" * 1000
+    with open(out, "wb") as fh:
+        fh.write(b"#BOOTGEN begin proto=1 stub=0.1.0\r\n")
+        for _ in range(LOG_BYTES // len(line)):
+            fh.write(line)
+    return out
+
+
+def _peak(cmd: list[str], cwd: Path) -> tuple[float, float]:
+    """Wall seconds and peak resident set (MB) of one command."""
+    started = time.perf_counter()
+    proc = subprocess.Popen(cmd, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    _, _, usage = os.wait4(proc.pid, 0)
+    proc.returncode = 0
+    return time.perf_counter() - started, usage.ru_maxrss / 1024
+
+
 def _fmt(value: float | None, unit: str) -> str:
     if value is None:
         return "-"
     if unit == "s":
         return f"{value:.3f} s"
+    if unit == "MB":
+        return f"{value:.1f} MB"
     return f"{int(value):,}"
 
 
