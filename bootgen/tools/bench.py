@@ -282,12 +282,19 @@ def _records_log(work: Path) -> Path:
 
 
 def _peak(cmd: list[str], cwd: Path) -> tuple[float, float]:
-    """Wall seconds and peak resident set (MB) of one command."""
+    """Wall seconds and peak resident set (MB) of one command (its VmHWM, read while it runs: getrusage
+    would count the memory of the benchmark it was forked from)."""
     started = time.perf_counter()
     proc = subprocess.Popen(cmd, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    _, _, usage = os.wait4(proc.pid, 0)
-    proc.returncode = 0
-    return time.perf_counter() - started, usage.ru_maxrss / 1024
+    peak_kb = 0
+    while proc.poll() is None:
+        try:
+            status = Path(f"/proc/{proc.pid}/status").read_text()
+            peak_kb = max(peak_kb, int(status.split("VmHWM:")[1].split()[0]))
+        except (OSError, IndexError, ValueError):
+            pass
+        time.sleep(0.005)
+    return time.perf_counter() - started, peak_kb / 1024
 
 
 def _fmt(value: float | None, unit: str) -> str:
