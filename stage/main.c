@@ -67,16 +67,49 @@ static void rec_boot(u32 magic, const struct multiboot_info *mbi)
 	rec_finish();
 }
 
-static void rec_loader_registers(u32 cr0, u32 cr3, u32 cr4)
+static void rec_registers(const char *phase, u32 cr0, u32 cr3, u32 cr4)
 {
 	rec_start(REC_CR);
-	rec_str(KEY_PHASE, CR_PHASE_LOADER);
+	rec_str(KEY_PHASE, phase);
 	rec_hex32(KEY_CR0, cr0);
 	rec_hex32(KEY_CR3, cr3);
 	rec_hex32(KEY_CR4, cr4);
 	u64 efer;
 	if (rdmsr_safe(IA32_EFER, &efer) < 0)
 		rec_hex64(KEY_EFER, efer);
+	rec_finish();
+}
+
+/*
+ * What the stub needs, not what the loader left: CR4 holds PAE (set with paging)
+ * and MCE (so that a machine check is reported, not a shutdown; SDM Vol. 3B,
+ * 15.10.1), and no inherited bits such as PGE, OSXSAVE, SMEP, SMAP, PKE or CET.
+ * VMXE and SMXE stay as found: another VMM's VMX operation, or SMX, forbids
+ * clearing them (SDM Vol. 3C, 24.8), and the checks report them. EFER.LME is
+ * cleared before CR0.PG is set: with it, setting PG would enter IA-32e mode,
+ * and a 32-bit host with LME fails VM entry's host address-space checks (SDM
+ * Vol. 3C, 27.2.4).
+ */
+static void normalize_registers(u32 loader_cr4)
+{
+	u32 cr4 = loader_cr4 & (CR4_VMXE | CR4_SMXE);
+	if (cpuid(CPUID_LEAF_FEATURES, 0).edx & CPUID1_EDX_MCE)
+		cr4 |= CR4_MCE;
+	if (write_cr4_safe(cr4) >= 0)
+		write_cr4_safe(loader_cr4 & (CR4_VMXE | CR4_SMXE));
+	u64 efer;
+	if (rdmsr_safe(IA32_EFER, &efer) < 0 && (efer & EFER_LME))
+		wrmsr_safe(IA32_EFER, efer & ~EFER_LME);
+	rec_registers(CR_PHASE_NORMALIZED, read_cr0(), read_cr3(), read_cr4());
+}
+
+static void rec_nmis(const struct cpu *cpu)
+{
+	if (!cpu->host_nmis && !cpu->guest_nmis)
+		return;
+	rec_start(REC_NMI);
+	rec_dec(KEY_HOST, cpu->host_nmis);
+	rec_dec(KEY_GUEST, cpu->guest_nmis);
 	rec_finish();
 }
 
@@ -114,7 +147,7 @@ void stub_main(u32 magic, const struct multiboot_info *mbi)
 	config_parse(&cfg, embedded_cmdline);
 	if (magic == MULTIBOOT_BOOTLOADER_MAGIC && (mbi->flags & MBI_FLAG_CMDLINE))
 		config_parse(&cfg, (const char *)mbi->cmdline);
-	serial_init(cfg.serial_port);
+	int serial_ok = serial_init(cfg.serial_port);
 	screen_init(cfg.screen ? text_screen(magic, mbi) : 0);
 	if (cfg.screen && magic == MULTIBOOT_BOOTLOADER_MAGIC)
 		framebuffer_init(mbi); /* an RGB framebuffer (UEFI) instead of text mode */
@@ -122,9 +155,12 @@ void stub_main(u32 magic, const struct multiboot_info *mbi)
 	report_begin();
 	rec_boot(magic, mbi);
 	config_report(&cfg);
-	rec_loader_registers(loader_cr0, loader_cr3, loader_cr4);
+	if (!serial_ok)
+		rec_warning(WARN_SERIAL_ABSENT, "no UART answered at the serial port: the report is on this screen only");
+	rec_registers(CR_PHASE_LOADER, loader_cr0, loader_cr3, loader_cr4);
 	step_begin(STEP_DESCRIPTORS);
 	step_ok();
+	normalize_registers(loader_cr4);
 
 	enable_paging();
 
@@ -142,6 +178,8 @@ void stub_main(u32 magic, const struct multiboot_info *mbi)
 
 NORETURN void stub_finish(void)
 {
+	rec_nmis(this_cpu());
+	poweroff_report();
 	verdict_write();
 	report_end();
 	power_off();

@@ -70,7 +70,16 @@ def _qemu_command(qmp: Path, serial: Path, *, firmware: str, boot: list[str], wo
     return cmd + boot
 
 
-async def _boot_and_look(boot: list[str], firmware: str, timeout: float) -> Screen:
+async def _screen_shows_end(qmp, path: Path) -> None:
+    """Poll the VGA text buffer until it holds the report's end line (for runs without serial output)."""
+    while True:
+        await qmp.execute("pmemsave", {"val": VGA_TEXT, "size": VGA_COLS * VGA_ROWS * 2, "filename": str(path)})
+        if any(line.startswith("#BOOTGEN end") for line in text_buffer_lines(path.read_bytes())):
+            return
+        await asyncio.sleep(0.2)
+
+
+async def _boot_and_look(boot: list[str], firmware: str, timeout: float, until_screen: bool) -> Screen:
     from qemu.qmp import QMPClient
 
     started = time.monotonic()
@@ -100,11 +109,12 @@ async def _boot_and_look(boot: list[str], firmware: str, timeout: float) -> Scre
                                                         stderr=stderr, start_new_session=True)
         await asyncio.wait_for(qmp.accept(), 10)
         await qmp.execute("cont")
-        ended, exited = asyncio.create_task(got_end.wait()), asyncio.create_task(proc.wait())
+        waiting = _screen_shows_end(qmp, workdir / "poll.bin") if until_screen else got_end.wait()
+        ended, exited = asyncio.create_task(waiting), asyncio.create_task(proc.wait())
         await asyncio.wait({ended, exited}, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
         ended.cancel()
         exited.cancel()
-        if not got_end.is_set():
+        if not (ended.done() and not ended.cancelled() and ended.exception() is None):
             why = f"QEMU exited ({proc.returncode})" if proc.returncode is not None else f"{timeout:g} s passed"
             pytest.fail(f"no report end line: {why}; serial tail {bytes(serial[-300:])!r}; "
                         f"QEMU said {stderr_path.read_text(errors='replace')[-300:]!r}")
@@ -127,8 +137,9 @@ async def _boot_and_look(boot: list[str], firmware: str, timeout: float) -> Scre
         shutil.rmtree(workdir, ignore_errors=True)
 
 
-def look(boot: list[str], firmware: str = "seabios", timeout: float = 90) -> Screen:
-    return asyncio.run(_boot_and_look(boot, firmware, timeout))
+def look(boot: list[str], firmware: str = "seabios", timeout: float = 90, until_screen: bool = False) -> Screen:
+    """Boot, wait for the report's end line (on the serial port, or on the text screen when until_screen), look."""
+    return asyncio.run(_boot_and_look(boot, firmware, timeout, until_screen))
 
 
 # --- reading the screen back -------------------------------------------------------------------
@@ -355,3 +366,16 @@ def test_bios_grub_keeps_text_mode(isos):
     screen = look(cd(isos["on"]))
     assert boot_record(screen.serial).int("framebuffer_type") == 2, "GRUB on BIOS should leave EGA text mode"
     assert_shows_report_tail(text_buffer_lines(screen.vga_text), screen.serial, VGA_COLS)
+
+
+# A port with no UART (QEMU has one, at 0x3f8): the stub finds nothing there at start, says so on screen,
+# and the report reaches the screen in seconds (without the probe every character waited out a timeout).
+@pytest.mark.qemu
+def test_absent_serial_port_reported_on_screen(stub_elf):
+    screen = look(["-kernel", str(stub_elf), "-append", "serial=0x2f8"], timeout=30, until_screen=True)
+    lines = text_buffer_lines(screen.vga_text)
+    shown = "\n".join(lines)
+    assert not screen.serial, screen.serial[:200]  # nothing went to the UART that is there
+    assert any(line.startswith("warning what=serial-absent") for line in lines), shown
+    assert any(line.startswith(VERDICT_LINE) for line in lines), shown
+    assert lines[max(i for i, line in enumerate(lines) if line)].startswith("#BOOTGEN end records="), shown

@@ -9,8 +9,12 @@ from __future__ import annotations
 
 from .bits import Bit
 
+IA32_APIC_BASE = 0x0000001B
 IA32_FEATURE_CONTROL = 0x0000003A
+IA32_PAT = 0x00000277
 IA32_EFER = 0xC0000080
+# x2APIC registers (SDM Vol. 3A, 11.12.1.2 "x2APIC Register Address Space").
+IA32_X2APIC_ICR = 0x00000830
 
 # VMX capability MSRs (SDM Vol. 3D, appendix A).
 IA32_VMX_BASIC = 0x00000480
@@ -45,6 +49,14 @@ FEATURE_CONTROL_BITS = (
     Bit(0, "lock", "Lock"),
     Bit(1, "vmx_inside_smx", "Enable VMX inside SMX operation"),
     Bit(2, "vmx_outside_smx", "Enable VMX outside SMX operation"),
+)
+
+# IA32_APIC_BASE (SDM Vol. 3A, 11.4.4 "Local APIC Status and Location").
+APIC_BASE_FIELDS = (
+    Bit(8, "bsp", "Processor is the boot processor"),
+    Bit(10, "x2apic", "x2APIC mode enabled"),
+    Bit(11, "enable", "APIC global enable"),
+    Bit(12, "base", "APIC base (physical page number)", width=40),
 )
 
 # IA32_EFER (SDM Vol. 3A, 2.2.1 "Extended Feature Enable Register").

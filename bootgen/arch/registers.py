@@ -33,6 +33,7 @@ CPUID1_ECX_BITS = (
 )
 CPUID1_EDX_BITS = (
     Bit(6, "pae", "Physical Address Extension"),
+    Bit(7, "mce", "Machine Check Exception"),
     Bit(9, "apic", "On-chip APIC"),
     Bit(12, "mtrr", "Memory Type Range Registers"),
 )
@@ -40,6 +41,8 @@ CPUID1_EDX_BITS = (
 # CPUID leaves the stub dumps (SDM Vol. 2A, CPUID).
 CPUID_LEAF_VENDOR = 0x00000000
 CPUID_LEAF_FEATURES = 0x00000001
+#: Extended topology: EDX is the x2APIC ID of the running logical processor (not dumped; the APIC code uses it).
+CPUID_LEAF_TOPOLOGY = 0x0000000B
 CPUID_LEAF_HYPERVISOR = 0x40000000
 CPUID_LEAF_EXTENDED_MAX = 0x80000000
 CPUID_LEAF_BRAND_FIRST = 0x80000002

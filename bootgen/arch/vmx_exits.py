@@ -48,6 +48,8 @@ EXIT_REASONS: tuple[ExitReason, ...] = tuple(ExitReason(n, k, s) for n, k, s in 
     (73, "enqcmds_pasid_failure", "ENQCMDS PASID translation failure"), (74, "bus_lock", "bus lock"),
     (75, "instruction_timeout", "instruction timeout"), (76, "seamcall", "SEAMCALL"), (77, "tdcall", "TDCALL"),
     (78, "rdmsrlist", "RDMSRLIST"), (79, "wrmsrlist", "WRMSRLIST"),
+    (84, "rdmsr_immediate", "RDMSR with immediate operand"),
+    (85, "wrmsrns_immediate", "WRMSRNS with immediate operand"),
 ))
 
 BY_NUMBER: dict[int, ExitReason] = {r.number: r for r in EXIT_REASONS}

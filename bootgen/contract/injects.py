@@ -34,6 +34,9 @@ class Inject(enum.StrEnum):
     BAD_CONTROL = "bad-control"
     BAD_HOST_STATE = "bad-host-state"
     BAD_GUEST_STATE = "bad-guest-state"
+    HOST_NMI = "host-nmi"
+    GUEST_NMI = "guest-nmi"
+    NMI_WAIT = "nmi-wait"
 
 
 class Point(enum.StrEnum):
@@ -102,6 +105,18 @@ SPECS: dict[Inject, InjectSpec] = {
     Inject.BAD_GUEST_STATE: InjectSpec(
         Point.BEFORE_VMLAUNCH, "guest RFLAGS bit 1 clear (27.3.1.4)", Verdict.VMENTRY_FAILED,
         {"entry_failure_reason": 33}, "`entry_failure_reason=33`"),
+    Inject.HOST_NMI: InjectSpec(
+        Point.EARLY, "an NMI the stub sends itself (local APIC ICR) in the host", Verdict.NO_VMX,
+        {}, "unchanged (on QEMU's TCG CPU), with `nmi host=1`",
+        proven_by="tests/test_nmi.py::test_an_nmi_in_the_host_is_counted_and_the_run_goes_on"),
+    Inject.GUEST_NMI: InjectSpec(
+        Point.AFTER_VMXON, "the guest sends its CPU an NMI (xAPIC ICR) before its first instruction: a VM exit "
+        "of its own (NMI exiting)", Verdict.VMX_READY, {}, "unchanged, with `nmi guest=1` and the full exit trace",
+        proven_by="tests/test_nmi.py::test_an_nmi_during_the_guest_is_an_exit_and_the_guest_goes_on"),
+    Inject.NMI_WAIT: InjectSpec(
+        Point.EARLY, "the stub waits (a few seconds at most) for an NMI from outside: QMP `inject-nmi`",
+        Verdict.NO_VMX, {}, "unchanged, with `nmi host=1`",
+        proven_by="tests/test_nmi.py::test_qmp_inject_nmi_during_a_run"),
     Inject.UD2: InjectSpec(
         Point.EARLY, "`ud2` in the stub, unguarded", Verdict.FAULT, {"vector": 6},
         "`vector=6`, with EIP and the step",
@@ -124,6 +139,7 @@ SPECS: dict[Inject, InjectSpec] = {
                   "tests/test_qemu_boot.py::test_triple_fault_is_no_verdict"),
 }
 
-#: The injections the Bochs matrix runs with one boot each and checks against SPECS.
-MATRIX: tuple[Inject, ...] = tuple(name for name, spec in SPECS.items()
-                                   if spec.clean_exit and name is not Inject.LOCK_DISABLED)
+#: The injections the Bochs matrix runs with one boot each and checks against SPECS (the NMI ones have their
+#: own tests: their verdict is the CPU's own).
+MATRIX: tuple[Inject, ...] = tuple(name for name, spec in SPECS.items() if spec.clean_exit and name not in (
+    Inject.LOCK_DISABLED, Inject.HOST_NMI, Inject.GUEST_NMI, Inject.NMI_WAIT))

@@ -118,6 +118,7 @@ def msr_h() -> str:
     body += ["", "/* IA32_FEATURE_CONTROL (SDM Vol. 3C, 24.7). */",
              *_bits("FEATURE_CONTROL", msr.FEATURE_CONTROL_BITS, True)]
     body += ["", "/* IA32_EFER (SDM Vol. 3A, 2.2.1). */", *_bits("EFER", msr.EFER_BITS, True)]
+    body += ["", "/* IA32_APIC_BASE (SDM Vol. 3A, 11.4.4). */", *_bits("APIC_BASE", msr.APIC_BASE_FIELDS, True)]
     body += ["", "/* IA32_VMX_BASIC (SDM Vol. 3D, A.1). */", *_bits("VMX_BASIC", msr.VMX_BASIC_FIELDS, True)]
     body += ["", "/* IA32_VMX_MISC (SDM Vol. 3D, A.6). */", *_bits("VMX_MISC", msr.VMX_MISC_FIELDS, True)]
     return _header("msr.h", "bootgen/arch/msr.py", [], body)
@@ -130,7 +131,8 @@ def registers_h() -> str:
     body += ["/* CPUID (SDM Vol. 2A, CPUID). */"]
     body += _bits("CPUID1_ECX", registers.CPUID1_ECX_BITS, False)
     body += _bits("CPUID1_EDX", registers.CPUID1_EDX_BITS, False)
-    for name in ("VENDOR", "FEATURES", "HYPERVISOR", "EXTENDED_MAX", "BRAND_FIRST", "BRAND_LAST", "ADDRESS_SIZES"):
+    for name in ("VENDOR", "FEATURES", "TOPOLOGY", "HYPERVISOR", "EXTENDED_MAX", "BRAND_FIRST", "BRAND_LAST",
+                 "ADDRESS_SIZES"):
         body.append(_define(f"CPUID_LEAF_{name}", f"{getattr(registers, f'CPUID_LEAF_{name}'):#010x}u"))
     body.append(_define("DEFAULT_PHYSICAL_ADDRESS_BITS", registers.DEFAULT_PHYSICAL_ADDRESS_BITS))
     return _header("registers.h", "bootgen/arch/registers.py", [], body)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from . import injects, options, records, verdicts
+from . import injects, options, records, schema, verdicts
 from .exit_status import SIGNAL_BASE, ExitStatus, exit_status
 
 
@@ -11,7 +11,7 @@ def _row(*cells: str) -> str:
     return "| " + " | ".join(cell.replace("\\|", "|").replace("|", "\\|") for cell in cells) + " |"
 
 
-def _field(spec: records.FieldSpec) -> str:
+def _field(spec: schema.FieldSpec) -> str:
     text = f"`{spec.key}`"
     if spec.values is not None:
         # Verdicts: only those the stub writes (no-verdict is the host's).
@@ -24,7 +24,7 @@ def _field(spec: records.FieldSpec) -> str:
 
 def records_table() -> str:
     rows = [_row("type", "fields", "meaning"), _row("---", "---", "---")]
-    for spec in records.SCHEMA:
+    for spec in schema.SCHEMA:
         meaning = spec.doc + (f"; the free text: {spec.text}" if spec.text else "")
         rows.append(_row(f"`{spec.type}`", "; ".join(_field(f) for f in spec.fields), meaning))
     return "\n".join(rows) + "\n"
@@ -32,7 +32,7 @@ def records_table() -> str:
 
 def checks_table() -> str:
     rows = [_row("check", "what it verifies"), _row("---", "---")]
-    rows += [_row(f"`{check}`", records.CHECK_DOCS[check]) for check in records.Check]
+    rows += [_row(f"`{check}`", schema.CHECK_DOCS[check]) for check in records.Check]
     return "\n".join(rows) + "\n"
 
 

@@ -9,6 +9,10 @@ from ..verdict.evaluate import Result
 
 JSON_SCHEMA = "bootgen-result"
 JSON_SCHEMA_VERSION = 1
+#: Protocol version 1 reports the boot CPU only; the other logical CPUs are not looked at.
+CPU_SCOPE = "boot-cpu"
+CPU_SCOPE_NOTE = ("only the boot CPU was checked: firmware can set up the other logical CPUs differently, "
+                  "and they were not looked at")
 
 
 def _instruction(record: VmxInstruction | None) -> dict | None:
@@ -69,7 +73,12 @@ def to_json(result: Result, extra: dict | None = None) -> dict:
                     **({"text": c.text} if c.text else {})} for c in cpu.checks],
         "steps": [{"name": s.name, "state": s.state} for s in cpu.steps],
         "exception": dict(exception.values) if exception else None,
-        "warnings": [{"what": w.what, **{k: v for k, v in w.raw.items() if k != "what"}} for w in report.warnings],
+        "nmis": {"host": cpu.nmis.host if cpu.nmis else 0, "guest": cpu.nmis.guest if cpu.nmis else 0},
+        "poweroff": ({"method": report.poweroff.method, "emulator": report.poweroff.emulator}
+                     if report.poweroff else None),
+        "cpus_checked": {"count": len(report.cpus), "scope": CPU_SCOPE, "note": CPU_SCOPE_NOTE},
+        "warnings": [{"what": w.what, **{k: v for k, v in w.raw.items() if k != "what"}, "text": w.text}
+                     for w in report.warnings],
         # VMX capabilities (docs/protocol.md): headline names, every control bit, the raw MSRs.
         "capabilities": caps.flat(),
         "vmx_controls": caps.controls_dict(),

@@ -12,6 +12,7 @@ from ..verdict.advice import advise
 from ..verdict.evaluate import Result
 from . import escape
 from .capabilities_text import to_text_lines
+from .jsondoc import CPU_SCOPE_NOTE
 
 _COLORS = {"green": "\033[32m", "red": "\033[31m", "yellow": "\033[33m", "bold": "\033[1m", "reset": "\033[0m"}
 #: Stand-ins for the colour codes while the text is built: private-use characters, which no report can
@@ -69,8 +70,13 @@ def _fact_lines(result: Result) -> list[str]:
     for check in report.boot_cpu.checks:
         if check.result in (CheckResult.FAIL, CheckResult.ADJUST):
             lines.append(f"check {check.name}: {check.result}" + (f" -- {check.text}" if check.text else ""))
+    if (nmis := report.boot_cpu.nmis) and (nmis.host or nmis.guest):
+        lines.append(f"NMIs:    {nmis.host or 0} in the stub, {nmis.guest or 0} during the guest (recorded, "
+                     "and the run went on)")
     for warning in report.warnings:
-        lines.append(f"warning: {warning.what} {warning.option or ''}".rstrip())
+        lines.append(f"warning: {warning.what} {warning.option or ''}".rstrip()
+                     + (f" -- {warning.text}" if warning.text else ""))
+    lines.append(f"scope:   {CPU_SCOPE_NOTE}")
     return lines
 
 

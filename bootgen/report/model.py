@@ -221,6 +221,22 @@ class ExceptionReport:
 
 
 @dataclass(frozen=True)
+class Nmis:
+    """The NMIs the stub took and went on from: in the host, and as VM exits of the guest."""
+
+    host: int | None
+    guest: int | None
+
+
+@dataclass(frozen=True)
+class PowerOff:
+    """How the stub ended the run: an emulator's exit port, or a halt with the verdict on screen."""
+
+    method: str | None
+    emulator: str | None
+
+
+@dataclass(frozen=True)
 class StubVerdict:
     """The stub's verdict record: its name, detail fields (numbers parsed) and text."""
 
@@ -250,6 +266,7 @@ class CpuReport:
     entry_failure: EntryFailure | None = None
     guest_trace: GuestTrace | None = None
     exceptions: list[ExceptionReport] = field(default_factory=list)
+    nmis: Nmis | None = None
     verdicts: list[StubVerdict] = field(default_factory=list)
 
     def cpuid_leaf(self, leaf: int, subleaf: int = 0) -> CpuidLeaf | None:
@@ -293,6 +310,7 @@ class Report:
     boot: Boot | None = None
     config: Config | None = None
     warnings: list[Warning] = field(default_factory=list)
+    poweroff: PowerOff | None = None
     cpus: list[CpuReport] = field(default_factory=lambda: [CpuReport()])
     unknown_records: int = 0     # well-formed records of a type this bootgen does not know
 

@@ -122,6 +122,9 @@ _BUILDERS: dict[str, _Builder] = {
     Rec.GUEST_TRACE: lambda rep, cpu, r: _first(cpu, "guest_trace", model.GuestTrace(
         _n(r, Key.EXITS), _s(r, Key.EXPECTED) == YesNo.YES, _n(r, Key.VMCALL_VALUE))),
     Rec.EXCEPTION: lambda rep, cpu, r: cpu.exceptions.append(model.ExceptionReport(_values(r))),
+    Rec.NMI: lambda rep, cpu, r: _first(cpu, "nmis", model.Nmis(_n(r, Key.HOST), _n(r, Key.GUEST))),
+    Rec.POWEROFF: lambda rep, cpu, r: _first(rep, "poweroff", model.PowerOff(_s(r, Key.METHOD),
+                                                                             _s(r, Key.EMULATOR))),
     Rec.VERDICT: _add_verdict,
 }
 

@@ -13,8 +13,9 @@ from collections.abc import Callable
 from ..arch import exceptions, vmx_exits
 from ..arch.vmx_exits import exit_reason_name, instruction_error_name
 from ..backends.outcome import Ending
+from ..contract import ports
 from ..contract.injects import Inject
-from ..contract.records import CheckResult, FeatureControlState
+from ..contract.records import Cause, CheckResult, FeatureControlState, WarningKind
 from ..contract.verdicts import Verdict
 from ..decode.cpu import CpuIdentity
 from ..decode.facts import CpuFacts
@@ -75,7 +76,11 @@ def _disabled_by_firmware(facts: CpuFacts, detail: dict) -> list[str]:
                  "VMX off for this virtual machine: enable nested virtualization on the host"]
         return lines + nested_advice(identity)[1:]
     lines = [FIRMWARE_SETUP]
-    if "after_write" in fc:
+    if fc.get("state") == FeatureControlState.WRITE_FAULTED:
+        lines.append("IA32_FEATURE_CONTROL was left unlocked, but writing it raised "
+                     f"{exceptions.describe(detail.get('vector'))}: the firmware (or SMM) guards it; enable VT-x "
+                     "in the firmware setup, which locks it on")
+    elif "after_write" in fc:
         lines.append("IA32_FEATURE_CONTROL was unlocked but writing it did not enable VMX: the firmware or "
                      "SMM blocks the write; enable VT-x in the firmware setup instead")
     elif loader.get("vmx_inside_smx") and not loader.get("vmx_outside_smx"):
@@ -202,6 +207,10 @@ def _fault(facts: CpuFacts, detail: dict) -> list[str]:
         else:
             lines.append("the firmware or the CPU blocks this MSR: update the firmware")
         return lines + [REPORT_BUG]
+    if detail.get("cause") == Cause.MACHINE_CHECK:
+        return ["the CPU signalled a machine check (#MC, a hardware error) while the stub ran: this is not a "
+                "VT-x verdict; check the firmware's hardware event log, reseat or test the memory, and rerun",
+                "a machine check on every boot points at a failing CPU, memory or mainboard"]
     exception = facts.cpu.exception
     where = ""
     if exception is not None:
@@ -278,8 +287,28 @@ _BY_VERDICT: dict[Verdict, Callable[[CpuFacts, dict], list[str]]] = {
 }
 
 
+#: What each of the stub's warnings asks of the user (none: the warning's own text says enough).
+_WARNING_ADVICE: dict[str, str] = {
+    WarningKind.SERIAL_ABSENT: "no UART answered at the stub's serial port, so the report went to the screen only: "
+                               f"boot with serial=PORT (for example {ports.COM_PORTS['COM2']:#x} for COM2) where the "
+                               "board has another port, or read the verdict on the screen",
+    WarningKind.VMCS_MEMORY_TYPE: "IA32_VMX_BASIC asks for a VMCS memory type other than write-back: hypervisors "
+                                  "expect write-back; " + _REPORT_IT,
+    WarningKind.VMXE_STUCK: "CR4.VMXE stayed set after VMXOFF: reboot before starting an OS on this CPU",
+}
+
+
+def _warning_advice(result: Result) -> list[str]:
+    kinds = dict.fromkeys(w.what for w in result.report.warnings)
+    return [_WARNING_ADVICE[kind] for kind in kinds if kind in _WARNING_ADVICE]
+
+
 def advise(result: Result) -> list[str]:
     """The advice lines for a result (its verdict, detail, report and how the run ended)."""
+    return _verdict_advice(result) + _warning_advice(result)
+
+
+def _verdict_advice(result: Result) -> list[str]:
     if result.verdict is Verdict.VMX_READY:
         return _ready(result.facts, result.detail)
     lines = []

@@ -22,7 +22,7 @@ from ..arch.registers import CPUID1_ECX_BITS, CPUID_LEAF_FEATURES, CR0_BITS, CR4
 from ..contract import guest as guest_abi
 from ..contract.injects import Inject
 from ..contract.options import Mode
-from ..contract.records import Check, CheckResult, FeatureControlState, Insn, MsrPhase, Outcome, StepState
+from ..contract.records import Check, CheckResult, FeatureControlState, Insn, Key, MsrPhase, Outcome, StepState
 from ..contract.verdicts import Verdict
 from ..report.model import CpuReport, Report, VmxInstruction
 
@@ -165,7 +165,13 @@ class _Walk:
         if not writes:
             raise _stopped("IA32_FEATURE_CONTROL was read unlocked")
         if writes[0].fault is not None:
-            raise _decide(Verdict.FAULT, f"writing IA32_FEATURE_CONTROL raised vector {writes[0].fault}")
+            # Unlocked, but the firmware (or SMM, or a hypervisor) refuses the write: VT-x stays off.
+            self.agree(Check.FEATURE_CONTROL, False, f"writing IA32_FEATURE_CONTROL raised vector {writes[0].fault}")
+            if state is not None and state != FeatureControlState.WRITE_FAULTED:
+                self.contradict(f"check name={Check.FEATURE_CONTROL} state={state} but writing the MSR raised "
+                                f"vector {writes[0].fault}")
+            raise _decide(Verdict.VMX_DISABLED_BY_FIRMWARE, f"writing the unlocked IA32_FEATURE_CONTROL raised "
+                                                            f"vector {writes[0].fault}")
         after = self.msr_read(msr.IA32_FEATURE_CONTROL, MsrPhase.AFTER_WRITE)
         enabled = _LOCK.is_set(after) and _OUTSIDE_SMX.is_set(after)
         self.agree(Check.FEATURE_CONTROL, enabled, f"IA32_FEATURE_CONTROL is {after:#x} after the write")
@@ -230,10 +236,20 @@ class _Walk:
             raise _decide(Verdict.VMXON_FAILED, f"VMXOFF {offs[0].outcome}")
         if len(ons) > 1:
             raise _decide(Verdict.VMXON_FAILED, f"a second VMXON ({ons[1].outcome})")
+        if self.mode != Mode.VMXON:
+            self.control_msrs()
         if (guest := self.guest_problem()) is not None:
             raise _decide(Verdict.VMENTRY_FAILED, guest)
         if len(offs) > 1:
             self.contradict(f"{len(offs)} VMXOFF records")
+
+    def control_msrs(self) -> None:
+        """A control word's capability MSR that faulted, with no plain MSR to fall back on, stops the probe."""
+        for word in self.cpu.controls:
+            if word.fault is not None and Key.FALLBACK not in word.raw:
+                name = msr.NAMES.get(word.msr, hex(word.msr)) if word.msr is not None else "?"
+                raise _decide(Verdict.FAULT, f"reading {name} for the {word.name} controls raised vector "
+                                             f"{word.fault}")
 
     def guest_problem(self) -> str | None:
         """Why the guest did not run as designed (None: it did), from its VMX records and exits."""

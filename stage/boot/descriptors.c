@@ -13,8 +13,8 @@ struct idt_gate {
 } PACKED;
 
 static u64 gdt[GDT_ENTRIES] ALIGNED(16);
-static struct idt_gate idt[VECTOR_COUNT] ALIGNED(16);
-extern const u32 isr_table[VECTOR_COUNT];
+static struct idt_gate idt[IDT_VECTORS] ALIGNED(16);
+extern const u32 isr_table[IDT_VECTORS];
 
 static u64 segment_descriptor(u32 base, u32 limit, u32 access, u32 flags)
 {
@@ -59,7 +59,7 @@ static void load_gdt(struct cpu *cpu)
 
 static void load_idt(void)
 {
-	for (int v = 0; v < VECTOR_COUNT; v++) {
+	for (int v = 0; v < IDT_VECTORS; v++) {
 		idt[v].offset_low = isr_table[v] & 0xffff;
 		idt[v].offset_high = isr_table[v] >> 16;
 		idt[v].selector = SEL_CODE;

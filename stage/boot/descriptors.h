@@ -7,6 +7,9 @@
 #ifndef BOOTGEN_DESCRIPTORS_H
 #define BOOTGEN_DESCRIPTORS_H
 
+#define IDT_VECTORS 256
+
+#ifndef __ASSEMBLER__
 #include "types.h"
 
 #define SEL_CODE 0x08
@@ -28,4 +31,5 @@ struct cpu;
 void descriptors_init(struct cpu *cpu);
 void idt_break(void); /* load an empty IDT: the next exception triple-faults */
 
+#endif
 #endif

@@ -18,10 +18,11 @@ static const char *const vector_mnemonics[VECTOR_COUNT] = VECTOR_MNEMONICS;
 
 static void report_unexpected(const struct exception_frame *f)
 {
+	const char *mnemonic = f->vector < VECTOR_COUNT ? vector_mnemonics[f->vector] : "int";
 	rec_interrupted();
 	rec_start(REC_EXCEPTION);
 	rec_dec(KEY_VECTOR, f->vector);
-	rec_str(KEY_MNEMONIC, vector_mnemonics[f->vector % VECTOR_COUNT]);
+	rec_str(KEY_MNEMONIC, mnemonic);
 	rec_hex32(KEY_ERROR_CODE, f->error_code);
 	rec_hex32(KEY_EIP, f->eip);
 	rec_hex32(KEY_EFLAGS, f->eflags);
@@ -32,16 +33,26 @@ static void report_unexpected(const struct exception_frame *f)
 	rec_str(KEY_STEP, step_current());
 	rec_finish();
 
-	verdict_set(VERDICT_FAULT, "unexpected exception in the stub");
+	/* CR4.MCE is set (main.c), so a machine check arrives here instead of shutting the CPU down. */
+	verdict_set(VERDICT_FAULT, f->vector == VECTOR_MC ? "a machine check (hardware error) in the stub"
+							  : "unexpected exception in the stub");
 	verdict_dec(KEY_VECTOR, f->vector);
 	verdict_hex32(KEY_EIP, f->eip);
+	if (f->vector == VECTOR_MC)
+		verdict_str(KEY_CAUSE, CAUSE_MACHINE_CHECK);
 }
 
 void exception_dispatch(struct exception_frame *frame)
 {
-	struct fault_catch *catcher = &this_cpu()->fault_catch;
-	/* An NMI or a machine check is not the guarded instruction's doing: report it. */
-	if (catcher->resume_eip && frame->vector != VECTOR_NMI && frame->vector != VECTOR_MC) {
+	struct cpu *cpu = this_cpu();
+	struct fault_catch *catcher = &cpu->fault_catch;
+	/* An NMI is not an error: count it and go on (IRET re-enables NMIs). The report says how many. */
+	if (frame->vector == VECTOR_NMI) {
+		cpu->host_nmis++;
+		return;
+	}
+	/* A machine check or an interrupt is not the guarded instruction's doing: report it. */
+	if (catcher->resume_eip && frame->vector != VECTOR_MC && frame->vector < VECTOR_COUNT) {
 		catcher->vector = (int)frame->vector;
 		catcher->error_code = frame->error_code;
 		frame->eip = catcher->resume_eip;

@@ -1,25 +1,36 @@
 /*
- * Exception entry stubs for vectors 0-31 (SDM Vol. 3A, 6.3 "Sources of
- * Interrupts" and table 6-1). The vectors whose exceptions push an error code
- * (VECTORS_WITH_ERROR_CODE, generated from bootgen/arch/exceptions.py) keep it;
- * the others get a zero so that every frame has the same shape.
+ * Interrupt entry stubs for all 256 vectors (SDM Vol. 3A, 6.3 "Sources of
+ * Interrupts" and table 6-1). After every VM exit the host's IDTR limit is
+ * 0xFFFF (SDM Vol. 3C, 28.5.2 "Loading Host Segment and Descriptor-Table
+ * Registers"), so the table has all 256 gates: no vector can read past it.
+ * The exceptions that push an error code (VECTORS_WITH_ERROR_CODE, generated
+ * from bootgen/arch/exceptions.py) keep it; every other vector gets a zero so
+ * that every frame has the same shape.
  */
+#include "boot/descriptors.h"
 #include "generated/vectors.h"
 
+	.altmacro
 	.section .text
 
 .macro ISR vec
 	.global isr\vec
 isr\vec:
-	.if ((VECTORS_WITH_ERROR_CODE >> \vec) & 1) == 0
+	.if \vec >= VECTOR_COUNT || ((VECTORS_WITH_ERROR_CODE >> \vec) & 1) == 0
 	pushl $0
 	.endif
 	pushl $\vec
 	jmp isr_common
 .endm
 
-	.irp n, 0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17,18,19,20,21,22,23,24,25,26,27,28,29,30,31
-	ISR \n
+.macro ISR_ADDRESS vec
+	.long isr\vec
+.endm
+
+	.set vector, 0
+	.rept IDT_VECTORS
+	ISR %vector
+	.set vector, vector + 1
 	.endr
 
 isr_common:
@@ -36,8 +47,10 @@ isr_common:
 	.align 4
 	.global isr_table
 isr_table:
-	.irp n, 0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17,18,19,20,21,22,23,24,25,26,27,28,29,30,31
-	.long isr\n
+	.set vector, 0
+	.rept IDT_VECTORS
+	ISR_ADDRESS %vector
+	.set vector, vector + 1
 	.endr
 
 	.section .note.GNU-stack, "", @progbits

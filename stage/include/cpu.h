@@ -44,6 +44,8 @@ struct cpu {
 	u32 host_saved_esp;                    /* the host stack across a guest's run (vmx/launch.S) */
 	u32 launch_fail_eflags;                /* RFLAGS after a VMLAUNCH/VMRESUME that fell through */
 	u32 index;                             /* position in cpus[] */
+	volatile u32 host_nmis;                /* NMIs taken in the host and gone on from */
+	u32 guest_nmis;                        /* NMIs that arrived as VM exits of the guest */
 	struct tss32 tss;
 	struct fault_catch fault_catch;
 	struct report_cursor report;

@@ -4,7 +4,7 @@
 
 #include "types.h"
 
-void serial_init(u16 port);
+int serial_init(u16 port);           /* 0: no UART answers at that port (the output goes to the screen only) */
 void serial_putc(char c);
 void serial_drain(void);
 void screen_init(u32 text_buffer); /* 0 disables the VGA text mirror */

@@ -1,7 +1,10 @@
 /*
  * 16550 UART at 115200 8N1, polled. The line-status register is polled
- * before each byte (Bochs drops characters otherwise); a UART that never
- * becomes ready (absent port) is given up on after a bounded wait.
+ * before each byte (Bochs drops characters otherwise). A port without a UART
+ * is found at start (the scratch register does not keep a value, and a
+ * loopback byte does not come back); a UART that stops becoming ready (a stuck
+ * LSR) is given up on after one bounded wait, and never waited for again, so
+ * that the screen shows the report in seconds, not hours.
  */
 #include "out/console.h"
 #include "x86.h"
@@ -12,6 +15,10 @@
 #define UART_LCR 3
 #define UART_MCR 4
 #define UART_LSR 5
+#define UART_SCR 7
+#define LSR_DATA_READY 0x01
+#define MCR_LOOPBACK 0x10
+#define READY_SPINS 1000000
 #define LSR_THR_EMPTY 0x20
 #define LSR_TRANSMITTER_EMPTY 0x40
 #define LCR_DLAB 0x80
@@ -19,11 +26,35 @@
 
 static u16 serial_port;
 
-void serial_init(u16 port)
+static int scratch_keeps(u16 port)
 {
-	serial_port = port;
+	for (u8 value = 0x5a;; value = 0xa5) {
+		outb(port + UART_SCR, value);
+		if (inb(port + UART_SCR) != value)
+			return 0;
+		if (value == 0xa5)
+			return 1;
+	}
+}
+
+/* An 8250 has no scratch register: a byte sent in loopback mode must come back. */
+static int loopback_works(u16 port)
+{
+	outb(port + UART_MCR, MCR_LOOPBACK);
+	(void)inb(port + UART_DATA);
+	outb(port + UART_DATA, 0xae);
+	int ok = 0;
+	for (u32 spins = 0; spins < READY_SPINS && !ok; spins++)
+		ok = (inb(port + UART_LSR) & LSR_DATA_READY) && inb(port + UART_DATA) == 0xae;
+	outb(port + UART_MCR, 0x03);
+	return ok;
+}
+
+int serial_init(u16 port)
+{
+	serial_port = 0;
 	if (!port)
-		return;
+		return 1;
 	outb(port + UART_IER, 0x00);       /* no interrupts */
 	outb(port + UART_LCR, LCR_DLAB);   /* divisor latch */
 	outb(port + UART_DATA, 0x01);      /* 115200 / 1 */
@@ -31,15 +62,22 @@ void serial_init(u16 port)
 	outb(port + UART_LCR, LCR_8N1);
 	outb(port + UART_FCR, 0xc7);       /* FIFO on, cleared, 14-byte threshold */
 	outb(port + UART_MCR, 0x03);       /* DTR, RTS */
+	if (!scratch_keeps(port) && !loopback_works(port))
+		return 0;
+	serial_port = port;
+	return 1;
 }
 
 void serial_putc(char c)
 {
 	if (!serial_port)
 		return;
-	for (u32 spins = 0; spins < 1000000; spins++)
-		if (inb(serial_port + UART_LSR) & LSR_THR_EMPTY)
-			break;
+	u32 spins = 0;
+	while (!(inb(serial_port + UART_LSR) & LSR_THR_EMPTY))
+		if (++spins == READY_SPINS) {
+			serial_port = 0; /* stuck: stop waiting on it for the rest of the run */
+			return;
+		}
 	outb(serial_port + UART_DATA, (u8)c);
 }
 
@@ -48,7 +86,7 @@ void serial_drain(void)
 {
 	if (!serial_port)
 		return;
-	for (u32 spins = 0; spins < 1000000; spins++)
+	for (u32 spins = 0; spins < READY_SPINS; spins++)
 		if (inb(serial_port + UART_LSR) & LSR_TRANSMITTER_EMPTY)
 			return;
 }

@@ -2,7 +2,9 @@
  * Test-only fault injection, so that the host can prove that each failure the
  * stub claims to detect is detected and reported (see inject.h).
  */
+#include "boot/apic.h"
 #include "boot/descriptors.h"
+#include "cpu.h"
 #include "boot/paging.h"
 #include "lib/string.h"
 #include "out/records.h"
@@ -27,10 +29,37 @@ int injecting(enum inject which) { return active == which && which != INJECT_NON
 int injecting_early(void)
 {
 	return active == INJECT_UD2 || active == INJECT_PAGE_FAULT || active == INJECT_HANG ||
-	       active == INJECT_TRIPLE_FAULT;
+	       active == INJECT_TRIPLE_FAULT || active == INJECT_HOST_NMI || active == INJECT_NMI_WAIT;
+}
+
+/* Port 0x80 (POST codes): a read takes about a microsecond on a PC (a wait of half a minute at most), far
+ * less under TCG; the wait ends at the first NMI. */
+#define NMI_WAIT_READS 30000000u
+
+static void wait_for_nmi(void)
+{
+	struct cpu *cpu = this_cpu();
+	u32 before = cpu->host_nmis;
+	for (u32 i = 0; i < NMI_WAIT_READS && cpu->host_nmis == before; i++)
+		(void)inb(GUEST_TEST_PORT);
+	if (cpu->host_nmis == before)
+		inject_not_applicable("no NMI arrived while the stub waited for one");
 }
 
 void inject_not_applicable(const char *why) { rec_warning(WARN_INJECT_NOT_APPLICABLE, why); }
+
+/* Read by the guest (vmx/guest.S): a zero ICR address means "send nothing". */
+struct apic_nmi guest_nmi;
+
+void inject_guest_nmi_arm(void)
+{
+	if (!injecting(INJECT_GUEST_NMI))
+		return;
+	if (apic_xapic_nmi_self(&guest_nmi) < 0) {
+		guest_nmi.icr_low = 0;
+		inject_not_applicable("the guest can send an NMI through an xAPIC only, and this CPU has none in that mode");
+	}
+}
 
 void inject_early_fault(void)
 {
@@ -46,6 +75,13 @@ void inject_early_fault(void)
 	case INJECT_TRIPLE_FAULT:
 		idt_break(); /* #UD cannot be delivered -> #DF -> triple fault (SDM Vol. 3A, 6.15) */
 		__asm__ volatile("ud2");
+		break;
+	case INJECT_HOST_NMI:
+		if (apic_nmi_self() < 0)
+			inject_not_applicable("this CPU has no usable local APIC to send itself an NMI");
+		break;
+	case INJECT_NMI_WAIT:
+		wait_for_nmi();
 		break;
 	default:
 		break;

@@ -17,5 +17,6 @@ int injecting(enum inject which);
 int injecting_early(void);            /* the injections that act in inject_early_fault() */
 void inject_early_fault(void);
 void inject_not_applicable(const char *why); /* the machine does not allow it: say so, go on */
+void inject_guest_nmi_arm(void);             /* INJECT_GUEST_NMI: have the guest send itself an NMI */
 
 #endif

@@ -2,6 +2,7 @@
 #include "boot/fault.h"
 #include "cpu.h"
 #include "generated/contract.h"
+#include "generated/memory_types.h"
 #include "generated/msr.h"
 #include "generated/vmx_controls.h"
 #include "out/records.h"
@@ -140,7 +141,11 @@ enum check_result check_feature_control(void)
 		rec_dec(KEY_FAULT, (u32)vector);
 	rec_finish();
 	if (vector >= 0) {
-		verdict_msr_fault(IA32_FEATURE_CONTROL, vector);
+		/* Unlocked, yet the firmware (or SMM, or a hypervisor) refuses the write: VT-x is off all the same. */
+		rec_feature_control(RESULT_FAIL, FC_STATE_WRITE_FAULTED, value,
+				    "was unlocked, but writing it raised an exception (see the msr-write record)");
+		verdict_set(VERDICT_VMX_DISABLED_BY_FIRMWARE, "IA32_FEATURE_CONTROL is unlocked but cannot be written");
+		verdict_dec(KEY_VECTOR, (u32)vector);
 		return CHECK_STOP;
 	}
 	u64 after;
@@ -209,6 +214,10 @@ enum check_result check_vmx_basic(struct vmx_facts *facts)
 		verdict_dec(KEY_REGION_SIZE, size);
 		return CHECK_STOP;
 	}
+	/* The stub's VMXON and VMCS regions live in write-back memory, as every processor to date asks (SDM
+	 * Vol. 3D, A.1); another type is worth knowing before a hypervisor trusts them. */
+	if (BASIC_FIELD(b, MEMORY_TYPE) != MEMTYPE_WB)
+		rec_warning(WARN_VMCS_MEMORY_TYPE, "IA32_VMX_BASIC asks for a VMCS memory type other than write-back");
 	return CHECK_PASS;
 }
 

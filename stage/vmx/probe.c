@@ -173,7 +173,7 @@ void vmx_probe(struct cpu *cpu, const struct probe_input *in)
 	write_cr0(cr0);
 	rec_vmx_outcome(INSN_VMXON, &on);
 	if (vmx_outcome_failed(&on)) {
-		write_cr4(read_cr4() & ~CR4_VMXE);
+		write_cr4_safe(read_cr4() & ~CR4_VMXE); /* not in VMX operation: VMXON failed */
 		verdict_vmx_failure(INSN_VMXON, 1, &on);
 	}
 	STOP_IF(vmx_outcome_failed(&on));
@@ -193,10 +193,13 @@ void vmx_probe(struct cpu *cpu, const struct probe_input *in)
 	if (guest == GUEST_SECOND_VMXON)
 		second_vmxon = 1;
 
+	/* CR4.VMXE cannot be cleared in VMX operation (#GP; SDM Vol. 3C, 24.8), so only after VMXOFF succeeded:
+	 * a failed VMXOFF (error 23, dual-monitor SMM active) is reported as such, not as a stray #GP. */
 	step_begin(STEP_VMXOFF);
 	struct vmx_outcome off = vmxoff_safe();
 	rec_vmx_outcome(INSN_VMXOFF, &off);
-	write_cr4(read_cr4() & ~CR4_VMXE);
+	if (!vmx_outcome_failed(&off) && write_cr4_safe(read_cr4() & ~CR4_VMXE) >= 0)
+		rec_warning(WARN_VMXE_STUCK, "CR4.VMXE could not be cleared after VMXOFF");
 	rec_cr(CR_PHASE_AFTER_VMXOFF);
 	if (vmx_outcome_failed(&off))
 		verdict_vmx_failure(INSN_VMXOFF, 1, &off);
@@ -204,6 +207,10 @@ void vmx_probe(struct cpu *cpu, const struct probe_input *in)
 
 	if (second_vmxon) {
 		verdict_vmx_failure(INSN_VMXON, 2, &second);
+		return;
+	}
+	if (guest == GUEST_MSR_FAULT) {
+		verdict_msr_fault(cpu->vmx.control_msr, (int)cpu->vmx.control_msr_vector - 1);
 		return;
 	}
 	if (guest != GUEST_OK) {

@@ -49,10 +49,17 @@ static u32 vmr(u32 field)
  * are the allowed 0-settings (a 1 there must be 1), bits 63:32 the allowed
  * 1-settings (a 0 there must be 0): value = (wanted | allowed0) & allowed1.
  */
-static u32 adjust_controls(const char *name, u32 msr, u32 wanted, u32 *allowed1_out)
+static u32 adjust_controls(struct vmx_cpu *vmx, const char *name, u32 msr, u32 plain_msr, u32 wanted,
+			   u32 *allowed1_out)
 {
 	u64 cap = 0;
 	int vector = rdmsr_safe(msr, &cap);
+	int fell_back = 0;
+	if (vector >= 0 && plain_msr != msr) {
+		/* A TRUE_* MSR that faults (incomplete nested VMX): the plain MSR gives the same allowed-1 bits and
+		 * stricter allowed-0 bits (SDM Vol. 3D, A.2). */
+		fell_back = rdmsr_safe(plain_msr, &cap) < 0;
+	}
 	u32 allowed0 = (u32)cap, allowed1 = (u32)(cap >> 32);
 	u32 value = (wanted | allowed0) & allowed1;
 	rec_start(REC_CONTROLS);
@@ -60,6 +67,12 @@ static u32 adjust_controls(const char *name, u32 msr, u32 wanted, u32 *allowed1_
 	rec_hex32(KEY_MSR, msr);
 	if (vector >= 0)
 		rec_dec(KEY_FAULT, (u32)vector);
+	if (fell_back)
+		rec_hex32(KEY_FALLBACK, plain_msr);
+	if (vector >= 0 && !fell_back && !vmx->control_msr_vector) {
+		vmx->control_msr = msr;  /* no control word without its capability MSR: stop */
+		vmx->control_msr_vector = (u32)vector + 1;
+	}
 	rec_hex32(KEY_WANTED, wanted);
 	rec_hex32(KEY_ALLOWED0, allowed0);
 	rec_hex32(KEY_ALLOWED1, allowed1);
@@ -75,27 +88,37 @@ static void write_controls(struct vmx_cpu *vmx, u64 vmx_basic)
 {
 	int use_true = (vmx_basic & VMX_BASIC_TRUE_CONTROLS) != 0; /* SDM Vol. 3D, A.2 */
 	u32 primary_allowed1;
+#define CAPABILITY(true_msr, plain_msr) (use_true ? (true_msr) : (plain_msr)), (plain_msr)
 	/* NMIs and every exception in the guest exit to us: the guest shares our IDT, whose
 	 * handlers must never run in VMX non-root operation. */
-	u32 pin = adjust_controls(CONTROLS_PIN_BASED,
-				  use_true ? IA32_VMX_TRUE_PINBASED_CTLS : IA32_VMX_PINBASED_CTLS, PIN_NMI_EXITING, NULL);
-	u32 primary = adjust_controls(CONTROLS_PRIMARY_PROCESSOR_BASED,
-				      use_true ? IA32_VMX_TRUE_PROCBASED_CTLS : IA32_VMX_PROCBASED_CTLS,
+	u32 pin = adjust_controls(vmx, CONTROLS_PIN_BASED, CAPABILITY(IA32_VMX_TRUE_PINBASED_CTLS, IA32_VMX_PINBASED_CTLS),
+				  PIN_NMI_EXITING, NULL);
+	u32 primary = adjust_controls(vmx, CONTROLS_PRIMARY_PROCESSOR_BASED,
+				      CAPABILITY(IA32_VMX_TRUE_PROCBASED_CTLS, IA32_VMX_PROCBASED_CTLS),
 				      PRIMARY_HLT_EXITING | PRIMARY_UNCONDITIONAL_IO_EXITING, &primary_allowed1);
 	if (primary_allowed1 & PRIMARY_ACTIVATE_SECONDARY_CONTROLS) {
 		primary |= PRIMARY_ACTIVATE_SECONDARY_CONTROLS;
-		u32 secondary = adjust_controls(CONTROLS_SECONDARY_PROCESSOR_BASED, IA32_VMX_PROCBASED_CTLS2, 0, NULL);
+		u32 secondary = adjust_controls(vmx, CONTROLS_SECONDARY_PROCESSOR_BASED, IA32_VMX_PROCBASED_CTLS2,
+						IA32_VMX_PROCBASED_CTLS2, 0, NULL);
 		vmcs_write(vmx, VMCS_SECONDARY_PROC_CONTROLS, secondary);
 	}
 	/* A 32-bit host: "host address-space size" (exit control 9) stays 0; no IA-32e guest (entry control 9). */
-	u32 exit = adjust_controls(CONTROLS_VM_EXIT, use_true ? IA32_VMX_TRUE_EXIT_CTLS : IA32_VMX_EXIT_CTLS, 0, NULL);
-	u32 entry = adjust_controls(CONTROLS_VM_ENTRY, use_true ? IA32_VMX_TRUE_ENTRY_CTLS : IA32_VMX_ENTRY_CTLS, 0,
+	u32 exit = adjust_controls(vmx, CONTROLS_VM_EXIT, CAPABILITY(IA32_VMX_TRUE_EXIT_CTLS, IA32_VMX_EXIT_CTLS), 0,
+				   NULL);
+	u32 entry = adjust_controls(vmx, CONTROLS_VM_ENTRY, CAPABILITY(IA32_VMX_TRUE_ENTRY_CTLS, IA32_VMX_ENTRY_CTLS), 0,
 				    NULL);
+#undef CAPABILITY
 	vmcs_write(vmx, VMCS_PIN_BASED_CONTROLS, pin);
 	vmcs_write(vmx, VMCS_PRIMARY_PROC_CONTROLS, primary);
 	vmcs_write(vmx, VMCS_EXIT_CONTROLS, exit);
 	vmcs_write(vmx, VMCS_ENTRY_CONTROLS, entry);
 	vmcs_write(vmx, VMCS_EXCEPTION_BITMAP, 0xffffffffu);
+	/* The VMCS region's format is the processor's own: zeroed memory is not an initialised field, so
+	 * every field the processor uses is written, zeros included (SDM Vol. 3C, 25.11.3). */
+	vmcs_write(vmx, VMCS_PAGE_FAULT_ERROR_CODE_MASK, 0);
+	vmcs_write(vmx, VMCS_PAGE_FAULT_ERROR_CODE_MATCH, 0);
+	vmcs_write(vmx, VMCS_ENTRY_EXCEPTION_ERROR_CODE, 0);
+	vmcs_write(vmx, VMCS_ENTRY_INSTRUCTION_LENGTH, 0);
 	vmcs_write(vmx, VMCS_CR3_TARGET_COUNT, 0);
 	vmcs_write(vmx, VMCS_EXIT_MSR_STORE_COUNT, 0);
 	vmcs_write(vmx, VMCS_EXIT_MSR_LOAD_COUNT, 0);
@@ -246,6 +269,14 @@ static void rec_region(const char *type, const u8 *region, u32 revision)
 
 static int outcome_ok(const struct vmx_outcome *o) { return !vmx_outcome_failed(o); }
 
+/* A failure path leaves no current VMCS behind before VMXOFF (SDM Vol. 3C, 25.11.3 "VMCS Life Cycle"). */
+static void vmx_clear_current(struct cpu *cpu, u32 vmcs)
+{
+	(void)cpu;
+	struct vmx_outcome clear = vmclear_safe(vmcs);
+	rec_vmx_outcome(INSN_VMCLEAR, &clear);
+}
+
 enum guest_result vmx_guest_run(struct cpu *cpu, u64 vmx_basic, struct vmx_outcome *second_vmxon)
 {
 	struct vmx_cpu *vmx = &cpu->vmx;
@@ -279,6 +310,11 @@ enum guest_result vmx_guest_run(struct cpu *cpu, u64 vmx_basic, struct vmx_outco
 	}
 
 	write_controls(vmx, vmx_basic);
+	if (vmx->control_msr_vector) {
+		step_fail();
+		vmx_clear_current(cpu, vmcs);
+		return GUEST_MSR_FAULT;
+	}
 	write_host_state(cpu, &gdtr, &idtr);
 	write_guest_state(cpu, &gdtr, &idtr);
 	inject_vmcs_error(cpu, vmx_basic);
@@ -293,6 +329,7 @@ enum guest_result vmx_guest_run(struct cpu *cpu, u64 vmx_basic, struct vmx_outco
 		rec_dec(KEY_INSN_ERROR, err);
 		rec_finish();
 		step_fail();
+		vmx_clear_current(cpu, vmcs);
 		return GUEST_SETUP_FAILED;
 	}
 	step_ok();
@@ -303,6 +340,7 @@ enum guest_result vmx_guest_run(struct cpu *cpu, u64 vmx_basic, struct vmx_outco
 	rec_hex32(KEY_STACK, (u32)(cpu->guest_stack + sizeof(cpu->guest_stack)));
 	rec_hex32(KEY_HOST_RIP, (u32)vmexit_entry);
 	rec_finish();
+	inject_guest_nmi_arm();
 	int launched = vmx_launch_guest();
 	if (launched == 1) {
 		rec_launch_failure(cpu, INSN_VMLAUNCH);

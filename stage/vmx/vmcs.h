@@ -17,6 +17,7 @@ enum guest_result {
 	GUEST_BAD_TRACE,     /* the guest ran but the exits were not the expected ones */
 	GUEST_SECOND_VMXON,  /* INJECT_DOUBLE_VMXON_VMCS: a second VMXON with a current VMCS */
 	GUEST_CLEAR_FAILED,  /* the guest ran, but the VMCLEAR after it failed */
+	GUEST_MSR_FAULT,     /* a control word's capability MSR (and its plain fallback) raised an exception */
 };
 
 /* In VMX root operation: set up this CPU's VMCS, run the guest, VMCLEAR. Writes its own records. */

@@ -19,6 +19,8 @@ struct vmx_cpu {
 	u32 launch_insn_error;  /* read when VMLAUNCH/VMRESUME fails, while the VMCS is still current */
 	int vmwrite_error;      /* the first failing VMWRITE's vmwrite_safe() result */
 	u32 vmwrite_failed_field;
+	u32 control_msr;        /* a capability MSR that faulted with no fallback, and its vector + 1 */
+	u32 control_msr_vector;
 };
 
 #endif

@@ -27,6 +27,7 @@ class QemuConfig:
     firmware: str = "seabios"
     media: str = "kernel"           # kernel: -kernel ELF; cd / disk: boot an ISO
     qemu: str = defaults.QEMU_BINARY
+    nmi_every_s: float | None = None  # send the guest an NMI (QMP inject-nmi) this often while it runs
 
     @property
     def cpu_model(self) -> str:
@@ -47,6 +48,8 @@ def validate(config: QemuConfig, host: Host | None = None) -> None:
         raise UsageError("-kernel boots need SeaBIOS; boot an ISO (--image X.iso) to use OVMF")
     if config.media != "kernel" and config.append:
         raise UsageError("--append applies to ELF boots; bake it into the ISO with 'bootgen iso --append'")
+    if config.nmi_every_s is not None and not config.nmi_every_s > 0:
+        raise UsageError("the NMI interval must be a positive number of seconds")
     if not config.image.is_file():
         raise UsageError(f"image not found: {config.image}")
     if shutil.which(config.qemu) is None:

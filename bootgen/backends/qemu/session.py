@@ -46,6 +46,9 @@ class SerialCapture:
         self.read_fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
         path.unlink()  # from now on only the two descriptors reach it
 
+    def size(self) -> int:
+        return os.fstat(self.read_fd).st_size
+
     def read(self) -> bytes:
         size = os.fstat(self.read_fd).st_size
         start = max(size - MAX_SERIAL_BYTES, 0)
@@ -93,7 +96,8 @@ def _run_once(config: QemuConfig, workdir: Path, started: float, while_guest_run
         with proc:
             import asyncio  # slow to import: QEMU is already starting meanwhile
 
-            outcome = asyncio.run(_drive(config, proc, ours, stderr_path, cmd, started, while_guest_runs))
+            outcome = asyncio.run(_drive(config, proc, ours, stderr_path, cmd, started, while_guest_runs,
+                                         serial.size))
         outcome.serial = serial.read()
         return outcome
     finally:
@@ -134,7 +138,8 @@ def _crash(why: str, proc: EmulatorProcess, stderr_path: Path, cmd: list[str], s
 
 
 async def _drive(config: QemuConfig, proc: EmulatorProcess, qmp_socket: socket.socket, stderr_path: Path,
-                 cmd: list[str], started: float, while_guest_runs: Callable[[], object] | None) -> RunOutcome:
+                 cmd: list[str], started: float, while_guest_runs: Callable[[], object] | None,
+                 serial_size: Callable[[], int]) -> RunOutcome:
     import asyncio
 
     try:
@@ -174,8 +179,11 @@ async def _drive(config: QemuConfig, proc: EmulatorProcess, qmp_socket: socket.s
             # host makes the work.
             loop.run_in_executor(None, while_guest_runs)
         shutdown = asyncio.ensure_future(_next_stop_or_shutdown(listener))
+        nmis = asyncio.ensure_future(_send_nmis(qmp, config.nmi_every_s, serial_size)) if config.nmi_every_s else None
         await asyncio.wait({exited, shutdown}, timeout=max(deadline - time.monotonic(), 0.01),
                            return_when=asyncio.FIRST_COMPLETED)
+        if nmis is not None:
+            nmis.cancel()
         if not exited.done() and shutdown.done() and shutdown.result() != "stopped":
             # -no-reboot: QEMU exits right after the SHUTDOWN event.
             with contextlib.suppress(asyncio.TimeoutError):
@@ -206,6 +214,24 @@ async def _drive(config: QemuConfig, proc: EmulatorProcess, qmp_socket: socket.s
             proc.stop()  # at the deadline, or on the way out of an error: no QMP 'quit', no grace
         with contextlib.suppress(Exception, EOFError):
             await asyncio.wait_for(qmp.disconnect(), 1.0)
+
+
+async def _send_nmis(qmp, every_s: float, serial_size: Callable[[], int]) -> None:
+    """QMP inject-nmi at a steady rate, as a watchdog or a BMC would, until the run ends.
+
+    The first NMI waits for the stub's first serial byte: by then its IDT is loaded (stage/main.c). Before,
+    the firmware or the loader runs, and an NMI in a protected-mode loader without an IDT resets the machine.
+    """
+    import asyncio
+
+    while not serial_size():
+        await asyncio.sleep(0.01)
+    while True:
+        await asyncio.sleep(every_s)
+        try:
+            await qmp.execute("inject-nmi")
+        except Exception:  # QEMU is going away: the run's ending says why
+            return
 
 
 async def _qmp_closed(qmp) -> None:

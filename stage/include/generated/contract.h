@@ -57,6 +57,8 @@
 #define REC_ENTRY_FAILURE "entry-failure"
 #define REC_GUEST_TRACE "guest-trace"
 #define REC_EXCEPTION "exception"
+#define REC_NMI "nmi"
+#define REC_POWEROFF "poweroff"
 #define REC_VERDICT "verdict"
 #define KEY_ADDR32 "addr32"
 #define KEY_ADDRESS "address"
@@ -64,6 +66,7 @@
 #define KEY_ALLOWED0 "allowed0"
 #define KEY_ALLOWED1 "allowed1"
 #define KEY_ATTEMPT "attempt"
+#define KEY_CAUSE "cause"
 #define KEY_CF "cf"
 #define KEY_CR0 "cr0"
 #define KEY_CR2 "cr2"
@@ -81,13 +84,17 @@
 #define KEY_ERROR_CODE "error_code"
 #define KEY_EXITS "exits"
 #define KEY_EXIT_REASON "exit_reason"
+#define KEY_EMULATOR "emulator"
 #define KEY_EXPECTED "expected"
 #define KEY_FAULT "fault"
+#define KEY_FALLBACK "fallback"
 #define KEY_FIELD "field"
 #define KEY_FIXED0 "fixed0"
 #define KEY_FIXED1 "fixed1"
 #define KEY_FORBIDDEN "forbidden"
 #define KEY_FRAMEBUFFER_TYPE "framebuffer_type"
+#define KEY_GUEST "guest"
+#define KEY_HOST "host"
 #define KEY_HOST_RIP "host_rip"
 #define KEY_INDEX "index"
 #define KEY_INJECT "inject"
@@ -98,6 +105,7 @@
 #define KEY_LOADER "loader"
 #define KEY_MAGIC "magic"
 #define KEY_MBI_FLAGS "mbi_flags"
+#define KEY_METHOD "method"
 #define KEY_MEMTYPE "memtype"
 #define KEY_MISSING "missing"
 #define KEY_MNEMONIC "mnemonic"
@@ -168,10 +176,12 @@
 #define FC_STATE_DISABLED_BY_FIRMWARE "disabled-by-firmware"
 #define FC_STATE_ENABLED_BY_STUB "enabled-by-stub"
 #define FC_STATE_WRITE_IGNORED "write-ignored"
+#define FC_STATE_WRITE_FAULTED "write-faulted"
 #define CR_PHASE_LOADER "loader"
 #define CR_PHASE_PAGING "paging"
 #define CR_PHASE_BEFORE_VMXON "before-vmxon"
 #define CR_PHASE_AFTER_VMXOFF "after-vmxoff"
+#define CR_PHASE_NORMALIZED "normalized"
 #define MSR_PHASE_LOADER "loader"
 #define MSR_PHASE_AFTER_WRITE "after-write"
 #define MSR_PHASE_CAPABILITY "capability"
@@ -193,8 +203,18 @@
 #define CONTROLS_VM_ENTRY "vm-entry"
 #define WARN_UNKNOWN_OPTION "unknown-option"
 #define WARN_INJECT_NOT_APPLICABLE "inject-not-applicable"
+#define WARN_SERIAL_ABSENT "serial-absent"
+#define WARN_VMCS_MEMORY_TYPE "vmcs-memory-type"
+#define WARN_VMXE_STUCK "vmxe-stuck"
 #define ANSWER_YES "yes"
 #define ANSWER_NO "no"
+#define POWEROFF_QEMU_DEBUG_EXIT "qemu-debug-exit"
+#define POWEROFF_BOCHS_SHUTDOWN "bochs-shutdown"
+#define POWEROFF_HALT "halt"
+#define EMULATOR_QEMU "qemu"
+#define EMULATOR_BOCHS "bochs"
+#define EMULATOR_NONE "none"
+#define CAUSE_MACHINE_CHECK "machine-check"
 
 /* Verdicts (bootgen/contract/verdicts.py). */
 #define VERDICT_VMX_READY "vmx-ready"
@@ -235,9 +255,12 @@ enum inject {
 	INJECT_BAD_CONTROL,
 	INJECT_BAD_HOST_STATE,
 	INJECT_BAD_GUEST_STATE,
+	INJECT_HOST_NMI,
+	INJECT_GUEST_NMI,
+	INJECT_NMI_WAIT,
 	INJECT_COUNT
 };
-#define INJECT_NAMES { "none", "ud2", "page-fault", "hang", "triple-fault", "bad-revision", "revision-bit31", "unaligned-vmxon", "vmxon-beyond-maxphyaddr", "vmxe-clear", "cr0-ne-clear", "lock-disabled", "vmxe-preset", "double-vmxon", "double-vmxon-vmcs", "bad-control", "bad-host-state", "bad-guest-state" }
+#define INJECT_NAMES { "none", "ud2", "page-fault", "hang", "triple-fault", "bad-revision", "revision-bit31", "unaligned-vmxon", "vmxon-beyond-maxphyaddr", "vmxe-clear", "cr0-ne-clear", "lock-disabled", "vmxe-preset", "double-vmxon", "double-vmxon-vmcs", "bad-control", "bad-host-state", "bad-guest-state", "host-nmi", "guest-nmi", "nmi-wait" }
 #endif
 
 #endif

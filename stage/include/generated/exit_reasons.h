@@ -79,6 +79,8 @@
 #define EXIT_REASON_TDCALL 77 /* TDCALL */
 #define EXIT_REASON_RDMSRLIST 78 /* RDMSRLIST */
 #define EXIT_REASON_WRMSRLIST 79 /* WRMSRLIST */
+#define EXIT_REASON_RDMSR_IMMEDIATE 84 /* RDMSR with immediate operand */
+#define EXIT_REASON_WRMSRNS_IMMEDIATE 85 /* WRMSRNS with immediate operand */
 
 /* The exit-reason field (SDM Vol. 3C, 25.9.1). */
 #define EXIT_REASON_BASIC_MASK 0xffff

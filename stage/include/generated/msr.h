@@ -6,7 +6,9 @@
 #include "types.h"
 
 /* MSR indices (bootgen/arch/msr.py; SDM Vol. 4, table 2-2 and Vol. 3D, appendix A). */
+#define IA32_APIC_BASE 0x0000001bu
 #define IA32_FEATURE_CONTROL 0x0000003au
+#define IA32_PAT 0x00000277u
 #define IA32_VMX_BASIC 0x00000480u
 #define IA32_VMX_PINBASED_CTLS 0x00000481u
 #define IA32_VMX_PROCBASED_CTLS 0x00000482u
@@ -26,6 +28,7 @@
 #define IA32_VMX_TRUE_ENTRY_CTLS 0x00000490u
 #define IA32_VMX_VMFUNC 0x00000491u
 #define IA32_VMX_PROCBASED_CTLS3 0x00000492u
+#define IA32_X2APIC_ICR 0x00000830u
 #define IA32_EFER 0xc0000080u
 
 /* IA32_FEATURE_CONTROL (SDM Vol. 3C, 24.7). */
@@ -38,6 +41,13 @@
 #define EFER_LME BIT64(8) /* IA-32e mode enable */
 #define EFER_LMA BIT64(10) /* IA-32e mode active */
 #define EFER_NXE BIT64(11) /* Execute-disable bit enable */
+
+/* IA32_APIC_BASE (SDM Vol. 3A, 11.4.4). */
+#define APIC_BASE_BSP BIT64(8) /* Processor is the boot processor */
+#define APIC_BASE_X2APIC BIT64(10) /* x2APIC mode enabled */
+#define APIC_BASE_ENABLE BIT64(11) /* APIC global enable */
+#define APIC_BASE_BASE_SHIFT 12 /* APIC base (physical page number) */
+#define APIC_BASE_BASE_MASK 0xffffffffffull
 
 /* IA32_VMX_BASIC (SDM Vol. 3D, A.1). */
 #define VMX_BASIC_REVISION_SHIFT 0 /* VMCS revision identifier */

@@ -59,10 +59,12 @@
 #define CPUID1_ECX_SMX BIT(6) /* Safer Mode Extensions */
 #define CPUID1_ECX_HYPERVISOR BIT(31) /* Running under a hypervisor (reserved for hypervisors) */
 #define CPUID1_EDX_PAE BIT(6) /* Physical Address Extension */
+#define CPUID1_EDX_MCE BIT(7) /* Machine Check Exception */
 #define CPUID1_EDX_APIC BIT(9) /* On-chip APIC */
 #define CPUID1_EDX_MTRR BIT(12) /* Memory Type Range Registers */
 #define CPUID_LEAF_VENDOR 0x00000000u
 #define CPUID_LEAF_FEATURES 0x00000001u
+#define CPUID_LEAF_TOPOLOGY 0x0000000bu
 #define CPUID_LEAF_HYPERVISOR 0x40000000u
 #define CPUID_LEAF_EXTENDED_MAX 0x80000000u
 #define CPUID_LEAF_BRAND_FIRST 0x80000002u

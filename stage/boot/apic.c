@@ -1,0 +1,66 @@
+/*
+ * The local APIC: where it is and which mode it is in (IA32_APIC_BASE, SDM Vol.
+ * 3A, 11.4.4), and sending an interprocessor interrupt through the ICR
+ * (11.6.1 "Interrupt Command Register"; x2APIC: 11.12.9 "ICR Operation in
+ * x2APIC Mode"). The "self" shorthand takes fixed interrupts only, so an NMI to
+ * oneself names the CPU's own APIC ID.
+ */
+#include "boot/apic.h"
+#include "boot/fault.h"
+#include "generated/msr.h"
+#include "generated/registers.h"
+#include "x86.h"
+
+#define XAPIC_ID 0x020u
+#define XAPIC_ICR_LOW 0x300u
+#define XAPIC_ICR_HIGH 0x310u
+#define XAPIC_ICR_BUSY BIT(12)
+#define ICR_DELIVERY_NMI (4u << 8)
+#define ICR_LEVEL_ASSERT BIT(14)
+
+static int apic_base(u64 *base)
+{
+	if (!(cpuid(CPUID_LEAF_FEATURES, 0).edx & CPUID1_EDX_APIC) || rdmsr_safe(IA32_APIC_BASE, base) >= 0 ||
+	    !(*base & APIC_BASE_ENABLE))
+		return -1;
+	return 0;
+}
+
+int apic_xapic_nmi_self(struct apic_nmi *nmi)
+{
+	u64 base;
+	if (apic_base(&base) < 0 || (base & APIC_BASE_X2APIC))
+		return -1;
+	u64 page = (base >> APIC_BASE_BASE_SHIFT) & APIC_BASE_BASE_MASK;
+	if (page >> 20)
+		return -1;
+	volatile u32 *apic = (volatile u32 *)(u32)(page << 12);
+	nmi->icr_low = (u32)(page << 12) + XAPIC_ICR_LOW;
+	nmi->icr_high_value = (apic[XAPIC_ID / 4] >> 24) << 24;
+	nmi->icr_low_value = ICR_LEVEL_ASSERT | ICR_DELIVERY_NMI;
+	return 0;
+}
+
+int apic_nmi_self(void)
+{
+	u64 base;
+	if (apic_base(&base) < 0)
+		return -1;
+	if (base & APIC_BASE_X2APIC) {
+		/* The x2APIC ID, as CPUID.0BH:EDX gives it (SDM Vol. 3A, 11.12.8 "CPUID Extensions and Topology"). */
+		if (cpuid(CPUID_LEAF_VENDOR, 0).eax < CPUID_LEAF_TOPOLOGY)
+			return -1;
+		u64 id = cpuid(CPUID_LEAF_TOPOLOGY, 0).edx;
+		return wrmsr_safe(IA32_X2APIC_ICR, (id << 32) | ICR_LEVEL_ASSERT | ICR_DELIVERY_NMI) >= 0 ? -1 : 0;
+	}
+	u64 page = (base >> APIC_BASE_BASE_SHIFT) & APIC_BASE_BASE_MASK;
+	if (page >> 20)
+		return -1; /* above 4 GiB: out of a 32-bit stub's reach */
+	volatile u32 *apic = (volatile u32 *)(u32)(page << 12);
+	u32 id = apic[XAPIC_ID / 4] >> 24;
+	apic[XAPIC_ICR_HIGH / 4] = id << 24;
+	apic[XAPIC_ICR_LOW / 4] = ICR_LEVEL_ASSERT | ICR_DELIVERY_NMI;
+	for (u32 spins = 0; spins < 100000 && (apic[XAPIC_ICR_LOW / 4] & XAPIC_ICR_BUSY); spins++)
+		__asm__ volatile("pause");
+	return 0;
+}
