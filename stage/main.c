@@ -147,7 +147,7 @@ void stub_main(u32 magic, const struct multiboot_info *mbi)
 	config_parse(&cfg, embedded_cmdline);
 	if (magic == MULTIBOOT_BOOTLOADER_MAGIC && (mbi->flags & MBI_FLAG_CMDLINE))
 		config_parse(&cfg, (const char *)mbi->cmdline);
-	int serial_ok = serial_init(cfg.serial_port);
+	serial_init(cfg.serial_port);
 	screen_init(cfg.screen ? text_screen(magic, mbi) : 0);
 	if (cfg.screen && magic == MULTIBOOT_BOOTLOADER_MAGIC)
 		framebuffer_init(mbi); /* an RGB framebuffer (UEFI) instead of text mode */
@@ -155,8 +155,6 @@ void stub_main(u32 magic, const struct multiboot_info *mbi)
 	report_begin();
 	rec_boot(magic, mbi);
 	config_report(&cfg);
-	if (!serial_ok)
-		rec_warning(WARN_SERIAL_ABSENT, "no UART answered at the serial port: the report is on this screen only");
 	rec_registers(CR_PHASE_LOADER, loader_cr0, loader_cr3, loader_cr4);
 	step_begin(STEP_DESCRIPTORS);
 	step_ok();
@@ -176,9 +174,19 @@ void stub_main(u32 magic, const struct multiboot_info *mbi)
 	stub_finish();
 }
 
+/* Said last, next to the verdict, so that it is still on a screen that has scrolled. */
+static void warn_serial_lost(void)
+{
+	if (serial_state() == SERIAL_ABSENT)
+		rec_warning(WARN_SERIAL_ABSENT, "no UART answered at the serial port: the report is on this screen only");
+	else if (serial_state() == SERIAL_STUCK)
+		rec_warning(WARN_SERIAL_ABSENT, "the UART stopped taking bytes: the rest of the report is on this screen only");
+}
+
 NORETURN void stub_finish(void)
 {
 	rec_nmis(this_cpu());
+	warn_serial_lost();
 	poweroff_report();
 	verdict_write();
 	report_end();

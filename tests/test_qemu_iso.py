@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from bootgen.backends.firmware import ovmf_available
+from bootgen.backends.firmware_output import secure_boot_refusals
 from bootgen.backends.outcome import Ending
 from bootgen.backends.qemu import QemuConfig, run_qemu
 from bootgen.image.iso import IsoConfig, build_iso
@@ -14,6 +15,8 @@ from bootgen.verdict import Verdict
 from bootgen.verdict.evaluate import evaluate
 
 from conftest import run_cli
+
+CR4_PAE, CR4_MCE, EFER_LME = 1 << 5, 1 << 6, 1 << 8  # SDM Vol. 3A, 2.5 and 2.2.1
 
 pytestmark = [pytest.mark.qemu, pytest.mark.grub]
 
@@ -33,11 +36,20 @@ def test_iso_boots_to_a_verdict(stub_iso, firmware, media):
     result = evaluate(outcome.serial, outcome)
     assert outcome.ending is Ending.GUEST_EXIT, outcome.detail
     assert result.verdict is Verdict.NO_VMX, result.reason  # TCG has no VT-x
+    assert not secure_boot_refusals(outcome.serial)  # the control for tests/test_secure_boot.py
     boot = result.report.boot
     assert (boot.loader or "").startswith("GRUB")
     if firmware == "ovmf":
         # No VGA text mode under UEFI: GRUB hands over an RGB framebuffer, which the stub draws into (test_screen.py).
         assert boot.framebuffer_type == 1
+        # GRUB-EFI leaves CR4 bits of its own (OSFXSR, OSXMMEXCPT, DE) and EFER.NXE: the stub keeps only
+        # what it needs (CR4.MCE here; PAE comes with paging) and clears EFER.LME.
+        cpu = result.report.boot_cpu
+        loader, normalized = cpu.registers("loader"), cpu.registers("normalized")
+        assert loader is not None and normalized is not None
+        assert loader.cr4 & ~normalized.cr4, "GRUB-EFI left no CR4 bits here: the test no longer shows anything"
+        assert normalized.cr4 & ~(CR4_MCE | CR4_PAE) == 0 and normalized.cr4 & CR4_MCE, hex(normalized.cr4)
+        assert normalized.efer is not None and not normalized.efer & EFER_LME
 
 
 def test_cmdline_baked_into_the_iso(stub_elf, tmp_path):

@@ -8,10 +8,11 @@ DEFAULT_BACKEND = "qemu"
 # QEMU
 QEMU_BINARY = "qemu-system-x86_64"
 QEMU_ACCELS = ("tcg", "kvm")
-QEMU_FIRMWARES = ("seabios", "ovmf")
+#: ovmf-secboot: OVMF with Secure Boot enforced and Microsoft's keys enrolled, as most UEFI PCs ship.
+QEMU_FIRMWARES = ("seabios", "ovmf", "ovmf-secboot")
 QEMU_MEDIA = ("kernel", "cd", "disk")       # kernel: -kernel ELF; cd / disk: boot an ISO
 QEMU_CPU = {"tcg": "max", "kvm": "host"}     # the CPU model per accelerator
-QEMU_MEMORY_MIB = {"seabios": 128, "ovmf": 256}
+QEMU_MEMORY_MIB = {"seabios": 128, "ovmf": 256, "ovmf-secboot": 256}
 QEMU_TIMEOUT_S = {"kernel": 30.0, "cd": 60.0, "disk": 60.0}
 #: How long QEMU gets to offer QMP and to accept 'cont'.
 QEMU_STARTUP_TIMEOUT_S = 10.0

@@ -14,6 +14,7 @@ class Ending(str, enum.Enum):
     TIMEOUT = "timeout"              # still running at the deadline; killed
     EMULATOR_EXIT = "emulator-exit"  # the emulator exited on its own for another reason
     EMULATOR_CRASH = "emulator-crash"  # killed by a signal or failed to start
+    NOTHING_BOOTED = "nothing-booted"  # the firmware said it found nothing it would boot; stopped then
 
 
 @dataclass

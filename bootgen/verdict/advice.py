@@ -231,6 +231,14 @@ def _no_verdict(result: Result) -> list[str]:
     if "distrust" in result.detail:
         return ["the stub's report is whole but the run did not end as the stub ends it: rerun with "
                 "`--keep-log PATH` and look at the emulator's log"]
+    if "secure_boot_refused" in result.detail:
+        return ["Secure Boot is on and refused bootgen's unsigned loader: turn Secure Boot off in the firmware "
+                "setup (often under Boot or Security; some boards call it 'OS type: Other OS'), boot the image, "
+                "then turn it back on; a signed GRUB would not help, since it verifies the kernel it loads "
+                "through shim and the stub, a bare ELF, carries no signature"]
+    if ending is Ending.NOTHING_BOOTED:
+        return ["the firmware found nothing it would boot: check that the image was written to the whole "
+                "device (not a partition), and the firmware's boot order and boot mode (UEFI or legacy BIOS)"]
     if ending is Ending.TRIPLE_FAULT:
         return ["the machine reset (triple fault): rerun under Bochs (`--backend bochs --keep-log PATH`) to "
                 "see the faulting instruction in the emulator's log"]

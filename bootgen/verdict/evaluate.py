@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import BinaryIO
 
+from ..backends.firmware_output import Refusal, secure_boot_refusals
 from ..backends.outcome import Ending, RunOutcome
 from ..contract.verdicts import STUB_VERDICTS, Verdict
 from ..decode.facts import CpuFacts, decode_cpu
@@ -32,6 +33,8 @@ class Result:
 
 #: The start of every reason for a report that contradicts itself (advice and docs key on it).
 CONTRADICTION = "the report contradicts itself"
+#: The start of the reason when the firmware's own output says Secure Boot refused the loader.
+SECURE_BOOT_REFUSED = "Secure Boot refused the loader"
 
 
 def _distrust(report: model.Report, verdict: Verdict, outcome: RunOutcome | None) -> str | None:
@@ -60,13 +63,15 @@ def _no_verdict_reason(report: model.Report, outcome: RunOutcome | None) -> str:
         return f"timed out: {framing.problem or 'no end of report'}"
     if ending is Ending.EMULATOR_CRASH:
         return f"the emulator crashed: {outcome.detail if outcome else ''}".rstrip(": ")
+    if ending is Ending.NOTHING_BOOTED and outcome is not None:
+        return "the firmware found nothing it would boot"
     if ending is Ending.EMULATOR_EXIT and outcome is not None:
         return f"the emulator exited ({outcome.detail}): {framing.problem}"
     return framing.problem or "no verdict"
 
 
-def judge(report: model.Report, outcome: RunOutcome | None = None) -> Result:
-    """The verdict of a typed report and how the run ended."""
+def judge(report: model.Report, outcome: RunOutcome | None = None, refusals: list[Refusal] | None = None) -> Result:
+    """The verdict of a typed report, how the run ended and what the firmware refused to boot."""
     facts = decode_cpu(report.boot_cpu)
     stub = report.verdict
     if stub is not None:
@@ -80,8 +85,13 @@ def judge(report: model.Report, outcome: RunOutcome | None = None) -> Result:
         if stub.text:
             detail["text"] = stub.text
         return Result(verdict, stub.text or verdict.summary, report, facts, outcome, detail)
-    return Result(Verdict.NO_VERDICT, _no_verdict_reason(report, outcome), report, facts, outcome,
-                  {"ending": outcome.ending.value if outcome else None})
+    detail: dict = {"ending": outcome.ending.value if outcome else None}
+    if refusals and not report.framing.found_begin:
+        # Recognised from the firmware's own words, never guessed from silence.
+        detail["secure_boot_refused"] = [r.summary for r in refusals]
+        return Result(Verdict.NO_VERDICT, f"{SECURE_BOOT_REFUSED}: the firmware said {refusals[0].summary}",
+                      report, facts, outcome, detail)
+    return Result(Verdict.NO_VERDICT, _no_verdict_reason(report, outcome), report, facts, outcome, detail)
 
 
 def evaluate_stream(stream: BinaryIO) -> Result:
@@ -91,4 +101,4 @@ def evaluate_stream(stream: BinaryIO) -> Result:
 
 def evaluate(serial: bytes, outcome: RunOutcome | None = None) -> Result:
     """Decide the verdict for serial bytes (and how the run that produced them ended)."""
-    return judge(read(serial), outcome)
+    return judge(read(serial), outcome, secure_boot_refusals(serial))

@@ -4,7 +4,9 @@
 
 #include "types.h"
 
-int serial_init(u16 port);           /* 0: no UART answers at that port (the output goes to the screen only) */
+enum serial_state { SERIAL_OFF, SERIAL_WORKING, SERIAL_ABSENT, SERIAL_STUCK };
+void serial_init(u16 port);
+enum serial_state serial_state(void); /* ABSENT: no UART answered at start; STUCK: it stopped taking bytes */
 void serial_putc(char c);
 void serial_drain(void);
 void screen_init(u32 text_buffer); /* 0 disables the VGA text mirror */

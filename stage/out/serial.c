@@ -25,6 +25,7 @@
 #define LCR_8N1 0x03
 
 static u16 serial_port;
+static enum serial_state state = SERIAL_OFF;
 
 static int scratch_keeps(u16 port)
 {
@@ -50,11 +51,12 @@ static int loopback_works(u16 port)
 	return ok;
 }
 
-int serial_init(u16 port)
+void serial_init(u16 port)
 {
 	serial_port = 0;
+	state = SERIAL_OFF;
 	if (!port)
-		return 1;
+		return;
 	outb(port + UART_IER, 0x00);       /* no interrupts */
 	outb(port + UART_LCR, LCR_DLAB);   /* divisor latch */
 	outb(port + UART_DATA, 0x01);      /* 115200 / 1 */
@@ -62,10 +64,17 @@ int serial_init(u16 port)
 	outb(port + UART_LCR, LCR_8N1);
 	outb(port + UART_FCR, 0xc7);       /* FIFO on, cleared, 14-byte threshold */
 	outb(port + UART_MCR, 0x03);       /* DTR, RTS */
-	if (!scratch_keeps(port) && !loopback_works(port))
-		return 0;
+	if (!scratch_keeps(port) && !loopback_works(port)) {
+		state = SERIAL_ABSENT;
+		return;
+	}
 	serial_port = port;
-	return 1;
+	state = SERIAL_WORKING;
+}
+
+enum serial_state serial_state(void)
+{
+	return state;
 }
 
 void serial_putc(char c)
@@ -76,6 +85,7 @@ void serial_putc(char c)
 	while (!(inb(serial_port + UART_LSR) & LSR_THR_EMPTY))
 		if (++spins == READY_SPINS) {
 			serial_port = 0; /* stuck: stop waiting on it for the rest of the run */
+			state = SERIAL_STUCK;
 			return;
 		}
 	outb(serial_port + UART_DATA, (u8)c);

@@ -44,8 +44,11 @@ def qemu_command(config: QemuConfig, qmp_fd: int, serial_fd: int, workdir: Path,
         "-device", f"isa-serial,chardev=serial0,iobase={config.serial_port:#x},irq=4",
         "-device", f"isa-debug-exit,iobase={ports.QEMU_DEBUG_EXIT_PORT:#x},iosize=0x04",
     ]
-    if config.firmware == "ovmf":
-        ovmf = find_ovmf()
+    if config.firmware == "ovmf-secboot":
+        # The Secure Boot build keeps its variables in SMM-protected flash: q35 with SMM (OVMF README).
+        cmd += ["-machine", "q35,smm=on", "-global", "driver=cfi.pflash01,property=secure,value=on"]
+    if config.firmware in ("ovmf", "ovmf-secboot"):
+        ovmf = find_ovmf(secure_boot=config.firmware == "ovmf-secboot")
         cmd += ["-drive", f"if=pflash,format=raw,unit=0,readonly=on,file={option_value(ovmf.code)}"]
         if ovmf.vars_template is not None:
             vars_copy = workdir / "ovmf-vars.fd"

@@ -28,6 +28,7 @@ from pathlib import Path
 
 from ...contract import ports
 from ...errors import ToolMissing
+from ..firmware_output import BEGIN_LINE, gave_up
 from ..outcome import Ending, RunOutcome
 from ..process import EmulatorProcess, private_directory
 from .command import NO_SANDBOX, qemu_command
@@ -48,6 +49,9 @@ class SerialCapture:
 
     def size(self) -> int:
         return os.fstat(self.read_fd).st_size
+
+    def read_from(self, offset: int, limit: int = 1 << 16) -> bytes:
+        return os.pread(self.read_fd, limit, offset)
 
     def read(self) -> bytes:
         size = os.fstat(self.read_fd).st_size
@@ -97,7 +101,7 @@ def _run_once(config: QemuConfig, workdir: Path, started: float, while_guest_run
             import asyncio  # slow to import: QEMU is already starting meanwhile
 
             outcome = asyncio.run(_drive(config, proc, ours, stderr_path, cmd, started, while_guest_runs,
-                                         serial.size))
+                                         serial))
         outcome.serial = serial.read()
         return outcome
     finally:
@@ -139,7 +143,7 @@ def _crash(why: str, proc: EmulatorProcess, stderr_path: Path, cmd: list[str], s
 
 async def _drive(config: QemuConfig, proc: EmulatorProcess, qmp_socket: socket.socket, stderr_path: Path,
                  cmd: list[str], started: float, while_guest_runs: Callable[[], object] | None,
-                 serial_size: Callable[[], int]) -> RunOutcome:
+                 serial: SerialCapture) -> RunOutcome:
     import asyncio
 
     try:
@@ -179,11 +183,13 @@ async def _drive(config: QemuConfig, proc: EmulatorProcess, qmp_socket: socket.s
             # host makes the work.
             loop.run_in_executor(None, while_guest_runs)
         shutdown = asyncio.ensure_future(_next_stop_or_shutdown(listener))
-        nmis = asyncio.ensure_future(_send_nmis(qmp, config.nmi_every_s, serial_size)) if config.nmi_every_s else None
-        await asyncio.wait({exited, shutdown}, timeout=max(deadline - time.monotonic(), 0.01),
+        nmis = asyncio.ensure_future(_send_nmis(qmp, config.nmi_every_s, serial.size)) if config.nmi_every_s else None
+        nothing_booted = asyncio.ensure_future(_firmware_gave_up(serial))
+        await asyncio.wait({exited, shutdown, nothing_booted}, timeout=max(deadline - time.monotonic(), 0.01),
                            return_when=asyncio.FIRST_COMPLETED)
-        if nmis is not None:
-            nmis.cancel()
+        for task in (nmis, nothing_booted):
+            if task is not None:
+                task.cancel()
         if not exited.done() and shutdown.done() and shutdown.result() != "stopped":
             # -no-reboot: QEMU exits right after the SHUTDOWN event.
             with contextlib.suppress(asyncio.TimeoutError):
@@ -198,6 +204,8 @@ async def _drive(config: QemuConfig, proc: EmulatorProcess, qmp_socket: socket.s
             reason = shutdown.result() if shutdown.done() and not shutdown.cancelled() else None
             status = exited.result()
             ending, detail = _classify_exit(status, reason)
+        elif nothing_booted.done() and not nothing_booted.cancelled():
+            ending, detail = Ending.NOTHING_BOOTED, "the firmware found nothing it would boot"
         elif shutdown.done() and shutdown.result() == "stopped":
             # The VM stopped without exiting: QEMU paused it on an internal error (e.g. KVM emulation failure).
             ending, detail = Ending.EMULATOR_CRASH, f"the VM stopped: {_first_error(stderr_path)}"
@@ -232,6 +240,25 @@ async def _send_nmis(qmp, every_s: float, serial_size: Callable[[], int]) -> Non
             await qmp.execute("inject-nmi")
         except Exception:  # QEMU is going away: the run's ending says why
             return
+
+
+async def _firmware_gave_up(serial: SerialCapture) -> None:
+    """Returns once the firmware has said it has nothing left to boot: no report can follow.
+
+    Only the firmware's output is watched: once the stub's begin line has arrived, never again."""
+    import asyncio
+
+    seen, offset = b"", 0
+    while True:
+        chunk = serial.read_from(offset)
+        offset += len(chunk)
+        seen = seen[-256:] + chunk  # enough overlap for a message split between reads
+        if BEGIN_LINE in seen:
+            await asyncio.Event().wait()
+        if gave_up(seen):
+            return
+        if not chunk:
+            await asyncio.sleep(0.25)
 
 
 async def _qmp_closed(qmp) -> None:
