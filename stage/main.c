@@ -3,6 +3,7 @@
  * the report, turn paging on, run the probe, and finish: write the verdict,
  * end the report, power off.
  */
+#include "boot/apic.h"
 #include "boot/descriptors.h"
 #include "boot/fault.h"
 #include "boot/multiboot.h"
@@ -19,10 +20,20 @@
 #include "probe/inject.h"
 #include "probe/probe.h"
 #include "probe/verdict.h"
+#include "lib/string.h"
 #include "stub.h"
 #include "x86.h"
 
 #define VGA_TEXT_BUFFER 0xb8000u
+#define VGA_TEXT_SIZE 0x8000u /* 0xB8000-0xBFFFF: colour text memory */
+#define MBI_FLAG_MMAP BIT(6)
+
+/* The framebuffer the high-framebuffer injection pretends the loader handed over: RAM above 4 GiB (-m 4608). */
+#define HIGH_FRAMEBUFFER 0x100100000ull
+#define HIGH_FRAMEBUFFER_WIDTH 640
+#define HIGH_FRAMEBUFFER_HEIGHT 480
+
+extern char __image_start[], __image_end[];
 
 struct cpu cpus[CPU_MAX] __attribute__((section(".bss.cpus")));
 
@@ -113,9 +124,86 @@ static void rec_nmis(const struct cpu *cpu)
 	rec_finish();
 }
 
-static void enable_paging(void)
+static const char *const cache_names[] = { [MEMTYPE_WB] = CACHE_WB, [MEMTYPE_WC] = CACHE_WC, [MEMTYPE_UC] = CACHE_UC };
+
+/* Map one range and say where it is; 0 when it could not be mapped (a warning says so). */
+static u32 map(const char *what, u64 phys, u32 size, enum memtype type, int large)
+{
+	struct mapping m = { .phys = phys, .size = size, .type = type, .large = large };
+	if (paging_map(&m) < 0) {
+		rec_start(REC_WARNING);
+		rec_str(KEY_WHAT, WARN_UNMAPPED);
+		rec_str(KEY_NAME, what);
+		rec_hex64(KEY_PHYS, phys);
+		rec_hex32(KEY_SIZE, size);
+		rec_text("out of the stub's reach (beyond MAXPHYADDR, or no page table or window left): not used");
+		rec_finish();
+		return 0;
+	}
+	rec_start(REC_MAP);
+	rec_str(KEY_WHAT, what);
+	rec_hex64(KEY_PHYS, phys);
+	rec_hex32(KEY_LINEAR, m.linear);
+	rec_hex32(KEY_SIZE, size);
+	rec_str(KEY_CACHE, cache_names[type]);
+	rec_dec(KEY_PAGE, m.page_kib);
+	rec_finish();
+	return m.linear;
+}
+
+static void map_string(u32 address)
+{
+	map(MAP_MULTIBOOT, address, strlen((const char *)address) + 1, MEMTYPE_WB, 0);
+}
+
+/*
+ * Everything the stub touches once paging is on, and nothing else. Returns the
+ * framebuffer's linear address (0: none, or not mapped).
+ */
+static u32 map_memory(u32 magic, const struct multiboot_info *mbi, u32 text)
+{
+	map(MAP_IMAGE, (u32)__image_start, (u32)(__image_end - __image_start), MEMTYPE_WB, 0);
+	if (magic == MULTIBOOT_BOOTLOADER_MAGIC) {
+		map(MAP_MULTIBOOT, (u32)mbi, sizeof(*mbi), MEMTYPE_WB, 0);
+		if (mbi->flags & MBI_FLAG_CMDLINE)
+			map_string(mbi->cmdline);
+		if (mbi->flags & MBI_FLAG_LOADER_NAME)
+			map_string(mbi->boot_loader_name);
+		if ((mbi->flags & MBI_FLAG_MMAP) && mbi->mmap_length)
+			map(MAP_MULTIBOOT, mbi->mmap_addr, mbi->mmap_length, MEMTYPE_WB, 0);
+	}
+	if (text)
+		map(MAP_VGA_TEXT, text, VGA_TEXT_SIZE, MEMTYPE_UC, 0);
+	u32 apic;
+	if (apic_xapic_registers(&apic) == 0)
+		map(MAP_APIC, apic, 4096, MEMTYPE_UC, 0);
+	u32 fb = 0;
+	if (framebuffer_phys()) {
+		fb = map(MAP_FRAMEBUFFER, framebuffer_phys(), framebuffer_size(), MEMTYPE_WC, 1);
+		if (fb != framebuffer_phys())
+			framebuffer_attach(0); /* not at its own address: nothing may be drawn until paging is on */
+	}
+	return fb;
+}
+
+static void rec_pat(void)
+{
+	int fault = paging_pat_fault();
+	if (fault == -2)
+		return;
+	rec_start(REC_MSR_WRITE);
+	rec_hex32(KEY_INDEX, IA32_PAT);
+	rec_hex64(KEY_VALUE, PAGING_PAT_VALUE);
+	if (fault >= 0)
+		rec_dec(KEY_FAULT, (u32)fault);
+	rec_finish();
+}
+
+/* Map what the stub uses, turn paging on, and draw a framebuffer that only paging can reach. */
+static void enable_paging(u32 magic, const struct multiboot_info *mbi, u32 text)
 {
 	step_begin(STEP_PAGING);
+	u32 fb = map_memory(magic, mbi, text);
 	int fault = paging_enable();
 	if (fault >= 0) {
 		rec_start(REC_CHECK);
@@ -129,11 +217,34 @@ static void enable_paging(void)
 		}
 		rec_finish();
 	}
+	if (fault < 0 && fb && fb != framebuffer_phys())
+		framebuffer_attach(fb); /* above 4 GiB: drawn from here on, the report so far included */
+	rec_pat();
 	rec_cr(CR_PHASE_PAGING);
 	if (fault >= 0)
 		step_fail();
 	else
 		step_ok();
+}
+
+/* A loader's framebuffer replaced by one above 4 GiB (INJECT_HIGH_FRAMEBUFFER). */
+static const struct multiboot_info *with_high_framebuffer(const struct multiboot_info *mbi, u32 magic,
+							     struct multiboot_info *fake)
+{
+	memset(fake, 0, sizeof(*fake));
+	if (magic == MULTIBOOT_BOOTLOADER_MAGIC)
+		*fake = *mbi;
+	fake->flags |= MBI_FLAG_FRAMEBUFFER;
+	fake->framebuffer_addr = HIGH_FRAMEBUFFER;
+	fake->framebuffer_width = HIGH_FRAMEBUFFER_WIDTH;
+	fake->framebuffer_height = HIGH_FRAMEBUFFER_HEIGHT;
+	fake->framebuffer_pitch = HIGH_FRAMEBUFFER_WIDTH * 4;
+	fake->framebuffer_bpp = 32;
+	fake->framebuffer_type = MB_FRAMEBUFFER_TYPE_RGB;
+	fake->framebuffer_red_field_position = 16;
+	fake->framebuffer_green_field_position = 8;
+	fake->framebuffer_red_mask_size = fake->framebuffer_green_mask_size = fake->framebuffer_blue_mask_size = 8;
+	return fake;
 }
 
 void stub_main(u32 magic, const struct multiboot_info *mbi)
@@ -148,9 +259,17 @@ void stub_main(u32 magic, const struct multiboot_info *mbi)
 	if (magic == MULTIBOOT_BOOTLOADER_MAGIC && (mbi->flags & MBI_FLAG_CMDLINE))
 		config_parse(&cfg, (const char *)mbi->cmdline);
 	serial_init(cfg.serial_port);
-	screen_init(cfg.screen ? text_screen(magic, mbi) : 0);
-	if (cfg.screen && magic == MULTIBOOT_BOOTLOADER_MAGIC)
-		framebuffer_init(mbi); /* an RGB framebuffer (UEFI) instead of text mode */
+	struct multiboot_info fake;
+	const struct multiboot_info *screen_info = mbi;
+	u32 screen_magic = magic;
+	if (cfg.inject == INJECT_HIGH_FRAMEBUFFER) {
+		screen_info = with_high_framebuffer(mbi, magic, &fake);
+		screen_magic = MULTIBOOT_BOOTLOADER_MAGIC;
+	}
+	u32 text = cfg.screen ? text_screen(screen_magic, screen_info) : 0;
+	screen_init(text);
+	if (cfg.screen && screen_magic == MULTIBOOT_BOOTLOADER_MAGIC)
+		framebuffer_init(screen_info); /* an RGB framebuffer (UEFI) instead of text mode */
 
 	report_begin();
 	rec_boot(magic, mbi);
@@ -160,7 +279,7 @@ void stub_main(u32 magic, const struct multiboot_info *mbi)
 	step_ok();
 	normalize_registers(loader_cr4);
 
-	enable_paging();
+	enable_paging(magic, mbi, text);
 
 	inject_select(cfg.inject);
 	if (injecting_early()) {

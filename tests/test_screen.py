@@ -52,11 +52,13 @@ class Screen:
     ppm: bytes       # screendump (P6)
     vga_text: bytes  # 4000 bytes at 0xB8000
     seconds: float
+    memory: bytes = b""  # the range look(dump=...) asked for
 
 
-def _qemu_command(qmp: Path, serial: Path, *, firmware: str, boot: list[str], workdir: Path) -> list[str]:
+def _qemu_command(qmp: Path, serial: Path, *, firmware: str, boot: list[str], workdir: Path,
+                  memory_mib: int = 256) -> list[str]:
     cmd = ["qemu-system-x86_64", "-nodefaults", "-no-user-config", "-S", "-no-reboot",
-           "-display", "none", "-vga", "std", "-accel", "tcg", "-cpu", "max", "-m", "256",
+           "-display", "none", "-vga", "std", "-accel", "tcg", "-cpu", "max", "-m", str(memory_mib),
            "-chardev", f"socket,id=qmp,path={qmp}", "-mon", "chardev=qmp,mode=control",
            "-chardev", f"socket,id=serial0,path={serial}",
            "-device", "isa-serial,chardev=serial0,iobase=0x3f8,irq=4"]
@@ -79,7 +81,8 @@ async def _screen_shows_end(qmp, path: Path) -> None:
         await asyncio.sleep(0.2)
 
 
-async def _boot_and_look(boot: list[str], firmware: str, timeout: float, until_screen: bool) -> Screen:
+async def _boot_and_look(boot: list[str], firmware: str, timeout: float, until_screen: bool,
+                         memory_mib: int = 256, extra: tuple[int, int] | None = None) -> Screen:
     from qemu.qmp import QMPClient
 
     started = time.monotonic()
@@ -102,7 +105,8 @@ async def _boot_and_look(boot: list[str], firmware: str, timeout: float, until_s
     proc = None
     try:
         await qmp.start_server(str(qmp_path))
-        cmd = _qemu_command(qmp_path, serial_path, firmware=firmware, boot=boot, workdir=workdir)
+        cmd = _qemu_command(qmp_path, serial_path, firmware=firmware, boot=boot, workdir=workdir,
+                            memory_mib=memory_mib)
         stderr_path = workdir / "qemu.stderr"
         with open(stderr_path, "wb") as stderr:
             proc = await asyncio.create_subprocess_exec(*cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
@@ -122,7 +126,11 @@ async def _boot_and_look(boot: list[str], firmware: str, timeout: float, until_s
         dump, text = workdir / "screen.ppm", workdir / "vga.bin"
         await qmp.execute("screendump", {"filename": str(dump)})
         await qmp.execute("pmemsave", {"val": VGA_TEXT, "size": VGA_COLS * VGA_ROWS * 2, "filename": str(text)})
-        return Screen(bytes(serial), dump.read_bytes(), text.read_bytes(), time.monotonic() - started)
+        memory = b""
+        if extra is not None:
+            await qmp.execute("pmemsave", {"val": extra[0], "size": extra[1], "filename": str(workdir / "mem.bin")})
+            memory = (workdir / "mem.bin").read_bytes()
+        return Screen(bytes(serial), dump.read_bytes(), text.read_bytes(), time.monotonic() - started, memory)
     finally:
         with contextlib.suppress(Exception):
             await asyncio.wait_for(qmp.execute("quit"), 1)
@@ -137,9 +145,11 @@ async def _boot_and_look(boot: list[str], firmware: str, timeout: float, until_s
         shutil.rmtree(workdir, ignore_errors=True)
 
 
-def look(boot: list[str], firmware: str = "seabios", timeout: float = 90, until_screen: bool = False) -> Screen:
-    """Boot, wait for the report's end line (on the serial port, or on the text screen when until_screen), look."""
-    return asyncio.run(_boot_and_look(boot, firmware, timeout, until_screen))
+def look(boot: list[str], firmware: str = "seabios", timeout: float = 90, until_screen: bool = False,
+         memory_mib: int = 256, dump: tuple[int, int] | None = None) -> Screen:
+    """Boot, wait for the report's end line (on the serial port, or on the text screen when until_screen), look;
+    ``dump`` (address, size): physical memory read back as well."""
+    return asyncio.run(_boot_and_look(boot, firmware, timeout, until_screen, memory_mib, dump))
 
 
 # --- reading the screen back -------------------------------------------------------------------

@@ -36,6 +36,7 @@ CPUID1_EDX_BITS = (
     Bit(7, "mce", "Machine Check Exception"),
     Bit(9, "apic", "On-chip APIC"),
     Bit(12, "mtrr", "Memory Type Range Registers"),
+    Bit(16, "pat", "Page Attribute Table"),
 )
 
 # CPUID leaves the stub dumps (SDM Vol. 2A, CPUID).

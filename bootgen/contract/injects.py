@@ -37,11 +37,14 @@ class Inject(enum.StrEnum):
     HOST_NMI = "host-nmi"
     GUEST_NMI = "guest-nmi"
     NMI_WAIT = "nmi-wait"
+    NULL_READ = "null-read"
+    HIGH_FRAMEBUFFER = "high-framebuffer"
 
 
 class Point(enum.StrEnum):
     """Where in the stub's run an injection acts."""
 
+    SCREEN = "setting up the screen"
     EARLY = "after paging, before the probe"
     FEATURE_CONTROL = "the feature-control check"
     CR4_VMXE_FREE = "before the CR4.VMXE check"
@@ -127,6 +130,15 @@ SPECS: dict[Inject, InjectSpec] = {
         "`vector=14`, `cr2=0xfffff000`",
         proven_by="tests/test_faults.py::test_injected_failure_on_bochs, QEMU: "
                   "tests/test_qemu_boot.py::test_unexpected_exception_is_reported"),
+    Inject.NULL_READ: InjectSpec(
+        Point.EARLY, "a read of address 0: only what the stub uses is mapped, the first page is not",
+        Verdict.FAULT, {"vector": 14}, "`vector=14`, `cr2=0x00000000`",
+        proven_by="tests/test_paging.py::test_only_what_the_stub_uses_is_mapped"),
+    Inject.HIGH_FRAMEBUFFER: InjectSpec(
+        Point.SCREEN, "the loader's framebuffer replaced by one at 4 GiB + 1 MiB (640x480, 32 bpp, RAM there "
+        "with `-m 4608`), as a GPU with above-4G decoding places it: reached through PAE at a free linear window",
+        Verdict.NO_VMX, {}, "unchanged (on QEMU's TCG CPU), with `map what=framebuffer phys=0x0000000100100000`; "
+        "the report is drawn there", proven_by="tests/test_paging.py::test_a_framebuffer_above_4_gib_is_drawn"),
     Inject.HANG: InjectSpec(
         Point.EARLY, "`cli; hlt` forever, no exit", Verdict.NO_VERDICT, {},
         "at the timeout (within a second), partial log kept", clean_exit=False,
@@ -139,7 +151,7 @@ SPECS: dict[Inject, InjectSpec] = {
                   "tests/test_qemu_boot.py::test_triple_fault_is_no_verdict"),
 }
 
-#: The injections the Bochs matrix runs with one boot each and checks against SPECS (the NMI ones have their
-#: own tests: their verdict is the CPU's own).
+#: The injections the Bochs matrix runs with one boot each and checks against SPECS (the NMI ones and the
+#: high framebuffer have their own tests: their verdict is the CPU's own).
 MATRIX: tuple[Inject, ...] = tuple(name for name, spec in SPECS.items() if spec.clean_exit and name not in (
-    Inject.LOCK_DISABLED, Inject.HOST_NMI, Inject.GUEST_NMI, Inject.NMI_WAIT))
+    Inject.LOCK_DISABLED, Inject.HOST_NMI, Inject.GUEST_NMI, Inject.NMI_WAIT, Inject.HIGH_FRAMEBUFFER))

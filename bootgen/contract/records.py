@@ -36,6 +36,7 @@ class Rec(enum.StrEnum):
     GUEST_TRACE = "guest-trace"
     EXCEPTION = "exception"
     NMI = "nmi"
+    MAP = "map"
     POWEROFF = "poweroff"
     VERDICT = "verdict"
 
@@ -49,6 +50,7 @@ class Key(enum.StrEnum):
     ALLOWED0 = "allowed0"
     ALLOWED1 = "allowed1"
     ATTEMPT = "attempt"
+    CACHE = "cache"
     CAUSE = "cause"
     CF = "cf"
     CR0 = "cr0"
@@ -85,6 +87,7 @@ class Key(enum.StrEnum):
     INSN_ERROR = "insn_error"
     LEAF = "leaf"
     LENGTH = "length"
+    LINEAR = "linear"
     LOADER = "loader"
     MAGIC = "magic"
     MBI_FLAGS = "mbi_flags"
@@ -98,7 +101,9 @@ class Key(enum.StrEnum):
     NAME = "name"
     OPTION = "option"
     OUTCOME = "outcome"
+    PAGE = "page"
     PHASE = "phase"
+    PHYS = "phys"
     QUALIFICATION = "qualification"
     REASON = "reason"
     REFUSED = "refused"
@@ -234,6 +239,25 @@ class WarningKind(enum.StrEnum):
     SERIAL_ABSENT = "serial-absent"         # no UART answered at the configured port
     VMCS_MEMORY_TYPE = "vmcs-memory-type"   # IA32_VMX_BASIC asks for a VMCS memory type other than WB
     VMXE_STUCK = "vmxe-stuck"               # CR4.VMXE could not be cleared
+    UNMAPPED = "unmapped"                   # a range the stub needed could not be mapped (map what= names it)
+
+
+class MapWhat(enum.StrEnum):
+    """What a ``map`` record maps: all the memory the stub touches once paging is on."""
+
+    IMAGE = "image"                         # the stub itself: code, data, stacks, page tables, VMX regions
+    MULTIBOOT = "multiboot"                 # the loader's information: the structure, strings, memory map
+    VGA_TEXT = "vga-text"                   # the VGA text buffer
+    FRAMEBUFFER = "framebuffer"             # the loader's linear framebuffer
+    APIC = "apic"                           # the local APIC's registers (xAPIC mode)
+
+
+class CacheType(enum.StrEnum):
+    """The memory type a mapping asks for through the PAT (SDM Vol. 3A, 12.12 "Page Attribute Table")."""
+
+    WB = "wb"                               # write-back: the MTRRs decide (RAM)
+    WC = "wc"                               # write-combining: the framebuffer
+    UC = "uc"                               # uncacheable: device registers, VGA text
 
 
 class PowerOff(enum.StrEnum):
@@ -268,5 +292,5 @@ C_PREFIX: dict[type[enum.StrEnum], str] = {
     Rec: "REC", Key: "KEY", Step: "STEP", StepState: "STEP_STATE", Check: "CHECK", CheckResult: "RESULT",
     FeatureControlState: "FC_STATE", CrPhase: "CR_PHASE", MsrPhase: "MSR_PHASE", Insn: "INSN",
     Outcome: "OUTCOME", ControlWordName: "CONTROLS", WarningKind: "WARN", YesNo: "ANSWER",
-    PowerOff: "POWEROFF", Emulator: "EMULATOR", Cause: "CAUSE",
+    PowerOff: "POWEROFF", Emulator: "EMULATOR", Cause: "CAUSE", MapWhat: "MAP", CacheType: "CACHE",
 }

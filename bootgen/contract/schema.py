@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from .injects import Inject
 from .options import Mode, Switch
 from .records import (
+    CacheType,
     Cause,
     Check,
     CheckResult,
@@ -17,6 +18,7 @@ from .records import (
     FeatureControlState,
     Insn,
     Key,
+    MapWhat,
     MsrPhase,
     Outcome,
     PowerOff,
@@ -69,8 +71,10 @@ SCHEMA: tuple[RecordSpec, ...] = (
         _f(Key.SERIAL, H32, "UART port, 0 when off"), _f(Key.SCREEN, NAME, "", Switch),
         _f(Key.INJECT, NAME, "the fault injected", Inject), _f(Key.MODE, NAME, "", Mode))),
     RecordSpec(Rec.WARNING, "something the stub ignored or could not do", (
-        _f(Key.WHAT, NAME, "", WarningKind), _f(Key.OPTION, NAME, "the option ignored")),
-        text="why an injection does not apply"),
+        _f(Key.WHAT, NAME, "", WarningKind), _f(Key.OPTION, NAME, "the option ignored"),
+        _f(Key.NAME, NAME, "`unmapped`: what could not be mapped", MapWhat), _f(Key.PHYS, H64, "`unmapped`: where"),
+        _f(Key.SIZE, H32, "`unmapped`: how much")),
+        text="why an injection does not apply, or what the warning means for the run"),
     RecordSpec(Rec.CR, "control registers at each phase", (
         _f(Key.PHASE, NAME, "", CrPhase), _f(Key.CR0, H32), _f(Key.CR3, H32), _f(Key.CR4, H32),
         _f(Key.EFER, H64, "when IA32_EFER exists"))),
@@ -128,6 +132,10 @@ SCHEMA: tuple[RecordSpec, ...] = (
         _f(Key.STEP, NAME, "the step that was running", Step))),
     RecordSpec(Rec.NMI, "non-maskable interrupts the stub took and went on (in the host; as VM exits of the guest)",
                (_f(Key.HOST, DEC), _f(Key.GUEST, DEC))),
+    RecordSpec(Rec.MAP, "a range of memory the stub maps before paging goes on (nothing else is mapped): where it "
+               "is, the linear address it is reached at, its memory type and page size", (
+                   _f(Key.WHAT, NAME, "", MapWhat), _f(Key.PHYS, H64), _f(Key.LINEAR, H32), _f(Key.SIZE, H32),
+                   _f(Key.CACHE, NAME, "", CacheType), _f(Key.PAGE, DEC, "page size in KiB: 4 or 2048"))),
     RecordSpec(Rec.POWEROFF, "how the stub ends the run: an emulator's exit port, or halting with the verdict on "
                "screen", (_f(Key.METHOD, NAME, "", PowerOff), _f(Key.EMULATOR, NAME, "", Emulator))),
     RecordSpec(Rec.VERDICT, "the stub's verdict, exactly one, with the failure's detail", (

@@ -74,6 +74,8 @@ def to_json(result: Result, extra: dict | None = None) -> dict:
         "steps": [{"name": s.name, "state": s.state} for s in cpu.steps],
         "exception": dict(exception.values) if exception else None,
         "nmis": {"host": cpu.nmis.host if cpu.nmis else 0, "guest": cpu.nmis.guest if cpu.nmis else 0},
+        "memory_map": [{"what": m.what, "phys": m.phys, "linear": m.linear, "size": m.size, "cache": m.cache,
+                        "page_kib": m.page_kib} for m in report.mappings],
         "poweroff": ({"method": report.poweroff.method, "emulator": report.poweroff.emulator}
                      if report.poweroff else None),
         "cpus_checked": {"count": len(report.cpus), "scope": CPU_SCOPE, "note": CPU_SCOPE_NOTE},

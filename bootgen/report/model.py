@@ -229,6 +229,18 @@ class Nmis:
 
 
 @dataclass(frozen=True)
+class MemoryMapping:
+    """A range the stub mapped before turning paging on: where it is, where it is reached, its memory type."""
+
+    what: str | None
+    phys: int | None
+    linear: int | None
+    size: int | None
+    cache: str | None
+    page_kib: int | None
+
+
+@dataclass(frozen=True)
 class PowerOff:
     """How the stub ended the run: an emulator's exit port, or a halt with the verdict on screen."""
 
@@ -311,6 +323,7 @@ class Report:
     config: Config | None = None
     warnings: list[Warning] = field(default_factory=list)
     poweroff: PowerOff | None = None
+    mappings: list[MemoryMapping] = field(default_factory=list)
     cpus: list[CpuReport] = field(default_factory=lambda: [CpuReport()])
     unknown_records: int = 0     # well-formed records of a type this bootgen does not know
 

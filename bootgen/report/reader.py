@@ -125,6 +125,8 @@ _BUILDERS: dict[str, _Builder] = {
     Rec.NMI: lambda rep, cpu, r: _first(cpu, "nmis", model.Nmis(_n(r, Key.HOST), _n(r, Key.GUEST))),
     Rec.POWEROFF: lambda rep, cpu, r: _first(rep, "poweroff", model.PowerOff(_s(r, Key.METHOD),
                                                                              _s(r, Key.EMULATOR))),
+    Rec.MAP: lambda rep, cpu, r: rep.mappings.append(model.MemoryMapping(
+        _s(r, Key.WHAT), _n(r, Key.PHYS), _n(r, Key.LINEAR), _n(r, Key.SIZE), _s(r, Key.CACHE), _n(r, Key.PAGE))),
     Rec.VERDICT: _add_verdict,
 }
 

@@ -303,6 +303,8 @@ _WARNING_ADVICE: dict[str, str] = {
     WarningKind.VMCS_MEMORY_TYPE: "IA32_VMX_BASIC asks for a VMCS memory type other than write-back: hypervisors "
                                   "expect write-back; " + _REPORT_IT,
     WarningKind.VMXE_STUCK: "CR4.VMXE stayed set after VMXOFF: reboot before starting an OS on this CPU",
+    WarningKind.UNMAPPED: "the stub could not map a range it wanted (see the warning): the verdict stands, but what "
+                          "needed the range (the framebuffer: the report on screen) was left out; " + _REPORT_IT,
 }
 
 

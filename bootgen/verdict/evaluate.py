@@ -85,13 +85,13 @@ def judge(report: model.Report, outcome: RunOutcome | None = None, refusals: lis
         if stub.text:
             detail["text"] = stub.text
         return Result(verdict, stub.text or verdict.summary, report, facts, outcome, detail)
-    detail: dict = {"ending": outcome.ending.value if outcome else None}
+    why: dict = {"ending": outcome.ending.value if outcome else None}
     if refusals and not report.framing.found_begin:
         # Recognised from the firmware's own words, never guessed from silence.
-        detail["secure_boot_refused"] = [r.summary for r in refusals]
+        why["secure_boot_refused"] = [r.summary for r in refusals]
         return Result(Verdict.NO_VERDICT, f"{SECURE_BOOT_REFUSED}: the firmware said {refusals[0].summary}",
-                      report, facts, outcome, detail)
-    return Result(Verdict.NO_VERDICT, _no_verdict_reason(report, outcome), report, facts, outcome, detail)
+                      report, facts, outcome, why)
+    return Result(Verdict.NO_VERDICT, _no_verdict_reason(report, outcome), report, facts, outcome, why)
 
 
 def evaluate_stream(stream: BinaryIO) -> Result:

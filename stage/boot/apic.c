@@ -26,6 +26,18 @@ static int apic_base(u64 *base)
 	return 0;
 }
 
+int apic_xapic_registers(u32 *phys)
+{
+	u64 base;
+	if (apic_base(&base) < 0 || (base & APIC_BASE_X2APIC))
+		return -1;
+	u64 page = (base >> APIC_BASE_BASE_SHIFT) & APIC_BASE_BASE_MASK;
+	if (page >> 20)
+		return -1;
+	*phys = (u32)(page << 12);
+	return 0;
+}
+
 int apic_xapic_nmi_self(struct apic_nmi *nmi)
 {
 	u64 base;

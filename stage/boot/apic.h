@@ -4,6 +4,9 @@
 
 #include "types.h"
 
+/* The physical address of the xAPIC's register page; 0, or -1 when absent, in x2APIC mode or above 4 GiB. */
+int apic_xapic_registers(u32 *phys);
+
 /* Send an NMI to the running CPU (ICR, physical destination = its own APIC ID); 0, or -1 without an APIC. */
 int apic_nmi_self(void);
 

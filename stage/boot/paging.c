@@ -1,34 +1,170 @@
 /*
- * Identity-mapped PAE paging with 2 MiB pages (SDM Vol. 3A, 4.4 "PAE
- * Paging": a 4-entry PDPT, page directories whose PDEs map 2-MByte pages
- * with PS = 1). PAE rather than 32-bit paging because every VMX-capable CPU
- * has it and some hypervisors offer guests no other 32-bit paging mode.
- * Every physical address below 4 GiB maps to itself except the top 2 MiB,
- * left unmapped on purpose so that a deliberate page fault can be provoked.
- * VMX operation requires CR0.PG = 1 (IA32_VMX_CR0_FIXED0, SDM Vol. 3D A.7).
+ * PAE paging (SDM Vol. 3A, 4.4 "PAE Paging": a 4-entry PDPT and four page
+ * directories) that maps only the memory the stub touches: its image, the
+ * loader's information, the screen and the local APIC, each at its own
+ * physical address, and a framebuffer above 4 GiB through a free linear window
+ * (PAE entries hold 52-bit physical addresses, 4.4.2). Nothing else is
+ * mapped: address 0 and the top 2 MiB fault (UNMAPPED_PROBE_ADDRESS).
+ *
+ * Memory types: a large page that spans MTRR ranges of different types is
+ * undefined (SDM Vol. 3A, 12.11.9 "Large Page Size Considerations"), so RAM is
+ * mapped with 4 KiB pages; only a framebuffer, one PCI BAR of one type, takes
+ * 2 MiB pages. RAM is write-back through the PAT, so the MTRRs decide; the
+ * APIC and VGA text are uncacheable and a framebuffer write-combining
+ * (12.12.3 "Selecting a Memory Type from the PAT"; 12.5.2.2 for the
+ * combinations). PAE rather than 32-bit paging because every VMX-capable CPU
+ * has it and some hypervisors offer guests no other 32-bit paging mode; VMX
+ * operation requires CR0.PG = 1 (IA32_VMX_CR0_FIXED0, SDM Vol. 3D A.7).
  */
 #include "boot/fault.h"
 #include "boot/paging.h"
+#include "generated/msr.h"
+#include "generated/registers.h"
 #include "x86.h"
 
 #define PTE_PRESENT BIT64(0)
 #define PTE_WRITABLE BIT64(1)
+#define PTE_PWT BIT64(3)
+#define PTE_PCD BIT64(4)
 #define PDE_PAGE_SIZE BIT64(7)
-#define PAGE_2M (2ull << 20)
+#define PTE_ADDRESS 0x000ffffffffff000ull /* bits 51:12 */
+#define PAGE_4K 4096u
+#define PAGE_2M_SHIFT 21
+#define PAGE_2M (1u << PAGE_2M_SHIFT)
+#define PDES 2048u             /* 4 directories of 512: 4 GiB of linear addresses */
+#define LAST_PDE (PDES - 1)    /* the top 2 MiB: never mapped */
+#define POOL_TABLES 8          /* page tables for 4 KiB pages: 16 MiB of scattered ranges */
 
-static u64 page_directory[4][512] __attribute__((section(".bss.pagetables"), aligned(4096)));
+/*
+ * IA32_PAT (SDM Vol. 3A, 12.12.2): PA0 WB, PA1 WC, PA2 UC-, PA3 UC, PA4-7 as
+ * at power-on. A PTE selects entry PAT:PCD:PWT, so WB is no bit, WC is PWT
+ * and UC is PCD+PWT, the same in 4 KiB and 2 MiB entries (PAT bit clear).
+ * Without a PAT, PCD+PWT is UC too, and the framebuffer gets UC.
+ */
+
+
+static u64 page_directory[PDES] __attribute__((section(".bss.pagetables"), aligned(4096)));
+static u64 page_tables[POOL_TABLES][512] __attribute__((section(".bss.pagetables"), aligned(4096)));
 static u64 pdpt[4] __attribute__((aligned(32))); /* CR3 bits 31:5 (SDM Vol. 3A, 4.4.1) */
+static u32 tables_used;
+static int pat_fault = -2;
+
+static int have_pat(void)
+{
+	return (cpuid(CPUID_LEAF_FEATURES, 0).edx & CPUID1_EDX_PAT) != 0;
+}
+
+static u64 type_bits(enum memtype type)
+{
+	if (type == MEMTYPE_WB)
+		return 0;
+	if (type == MEMTYPE_WC && have_pat())
+		return PTE_PWT;
+	return PTE_PCD | PTE_PWT;
+}
+
+/* CPUID.80000008H:EAX[7:0], or 36 when the leaf is missing (SDM Vol. 3A, 4.1.4). */
+static u32 physical_address_bits(void)
+{
+	if (cpuid(CPUID_LEAF_EXTENDED_MAX, 0).eax >= CPUID_LEAF_ADDRESS_SIZES)
+		return cpuid(CPUID_LEAF_ADDRESS_SIZES, 0).eax & 0xff;
+	return DEFAULT_PHYSICAL_ADDRESS_BITS;
+}
+
+/* One 4 KiB page. A page already mapped to the same frame stays as it is (the first type wins). */
+static int map_4k(u32 linear, u64 phys, u64 bits)
+{
+	u64 *pde = &page_directory[linear >> PAGE_2M_SHIFT];
+	if (*pde & PDE_PAGE_SIZE)
+		return (*pde & PTE_ADDRESS) + (linear & (PAGE_2M - 1)) == phys ? 0 : -1;
+	if (!(*pde & PTE_PRESENT)) {
+		if (tables_used == POOL_TABLES)
+			return -1;
+		*pde = (u32)page_tables[tables_used++] | PTE_PRESENT | PTE_WRITABLE;
+	}
+	u64 *pte = (u64 *)(u32)(*pde & PTE_ADDRESS) + ((linear >> 12) & 511);
+	if (*pte & PTE_PRESENT)
+		return (*pte & PTE_ADDRESS) == phys ? 0 : -1;
+	*pte = phys | PTE_PRESENT | PTE_WRITABLE | bits;
+	return 0;
+}
+
+/* The highest run of n free directory entries below the top 2 MiB, never the first (address 0). */
+static int free_window(u32 n)
+{
+	if (n >= LAST_PDE)
+		return -1;
+	for (u32 start = LAST_PDE - n; start >= 1; start--) {
+		u32 i = 0;
+		while (i < n && !page_directory[start + i])
+			i++;
+		if (i == n)
+			return (int)start;
+	}
+	return -1;
+}
+
+static int map_window(struct mapping *m, u64 bits)
+{
+	u64 base = m->phys & ~(u64)(PAGE_2M - 1);
+	u32 n = (u32)((m->phys + m->size - base + PAGE_2M - 1) >> PAGE_2M_SHIFT);
+	int at = free_window(n);
+	if (at < 0)
+		return -1;
+	for (u32 i = 0; i < n; i++)
+		page_directory[at + i] = (base + ((u64)i << PAGE_2M_SHIFT)) | PTE_PRESENT | PTE_WRITABLE | PDE_PAGE_SIZE | bits;
+	m->linear = ((u32)at << PAGE_2M_SHIFT) + (u32)(m->phys - base);
+	m->page_kib = PAGE_2M / 1024;
+	return 0;
+}
+
+/* At its own address: 2 MiB pages where allowed and the directory entry is free, else 4 KiB pages. */
+static int map_identity(struct mapping *m, u64 bits)
+{
+	u32 start = (u32)m->phys & ~(PAGE_4K - 1), end = (u32)m->phys + m->size; /* end <= UNMAPPED_REGION_START */
+	m->page_kib = 4;
+	for (u32 chunk = start >> PAGE_2M_SHIFT; chunk <= (end - 1) >> PAGE_2M_SHIFT; chunk++) {
+		u32 from = chunk << PAGE_2M_SHIFT, to = from + PAGE_2M;
+		if (m->large && chunk && !page_directory[chunk]) {
+			page_directory[chunk] = (u64)from | PTE_PRESENT | PTE_WRITABLE | PDE_PAGE_SIZE | bits;
+			m->page_kib = PAGE_2M / 1024;
+			continue;
+		}
+		for (u32 page = from > start ? from : start; page < to && page < end; page += PAGE_4K)
+			if (map_4k(page, page, bits) < 0)
+				return -1;
+	}
+	m->linear = (u32)m->phys;
+	return 0;
+}
+
+int paging_map(struct mapping *m)
+{
+	m->linear = 0;
+	m->page_kib = 0;
+	u64 end = m->phys + m->size;
+	if (!m->size || end < m->phys || end > (1ull << physical_address_bits()))
+		return -1; /* beyond MAXPHYADDR, a PAE entry's reserved bits would be set (#PF, SDM Vol. 3A, 4.4.2) */
+	u64 bits = type_bits(m->type);
+	if (end <= UNMAPPED_REGION_START)
+		return map_identity(m, bits);
+	return m->large ? map_window(m, bits) : -1;
+}
+
+int paging_pat_fault(void)
+{
+	return pat_fault;
+}
 
 int paging_enable(void)
 {
 	if (!(cpuid(CPUID_LEAF_FEATURES, 0).edx & CPUID1_EDX_PAE))
 		return PAGING_NO_PAE; /* CPUID.1:EDX.PAE: pre-P6 CPUs (none of which has VMX) */
-	for (u32 dir = 0; dir < 4; dir++) {
-		for (u32 i = 0; i < 512; i++)
-			page_directory[dir][i] = ((u64)(dir * 512 + i) * PAGE_2M) | PTE_PRESENT | PTE_WRITABLE | PDE_PAGE_SIZE;
-		pdpt[dir] = (u32)page_directory[dir] | PTE_PRESENT; /* PDPTEs have no R/W bit */
-	}
-	page_directory[3][511] = 0; /* UNMAPPED_PROBE_ADDRESS */
+	for (u32 dir = 0; dir < 4; dir++)
+		pdpt[dir] = (u32)&page_directory[dir * 512] | PTE_PRESENT; /* PDPTEs have no R/W bit */
+	/* Paging is off: no translation uses the PAT yet, so it can change without a flush (SDM Vol. 3A, 12.12.4). */
+	if (have_pat())
+		pat_fault = wrmsr_safe(IA32_PAT, PAGING_PAT_VALUE);
 
 	write_cr4(read_cr4() | CR4_PAE);
 	write_cr3((u32)pdpt);

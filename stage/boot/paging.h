@@ -1,11 +1,33 @@
-/* Identity-mapped PAE paging; see paging.c. */
+/* PAE paging that maps only what the stub touches; see paging.c. */
 #ifndef BOOTGEN_PAGING_H
 #define BOOTGEN_PAGING_H
 
+#include "types.h"
+
 #define PAGING_NO_PAE 256
-#define UNMAPPED_PROBE_ADDRESS 0xfffff000u /* inside the one 2 MiB page left unmapped */
+#define UNMAPPED_PROBE_ADDRESS 0xfffff000u /* inside the top 2 MiB, which nothing is ever mapped into */
 #define UNMAPPED_REGION_START 0xffe00000ull
 
-int paging_enable(void); /* the exception vector, PAGING_NO_PAE, or -1 when paging is on */
+/* IA32_PAT as the stub programs it: PA0 WB, PA1 WC, PA2 UC-, PA3 UC, PA4-7 as at power-on (paging.c). */
+#define PAGING_PAT_VALUE 0x0007040600070106ull
+
+enum memtype { MEMTYPE_WB, MEMTYPE_WC, MEMTYPE_UC };
+
+/* One range to map: filled in by the caller, linear and page_kib by paging_map. */
+struct mapping {
+	u64 phys;
+	u32 size;
+	/* IA32_PAT as the stub programs it: PA0 WB, PA1 WC, PA2 UC-, PA3 UC, PA4-7 as at power-on (paging.c). */
+#define PAGING_PAT_VALUE 0x0007040600070106ull
+
+enum memtype type;
+	int large;    /* 2 MiB pages allowed outside the first 2 MiB, and a window above 4 GiB (a framebuffer) */
+	u32 linear;   /* where it is reached once paging is on; 0 when it could not be mapped */
+	u32 page_kib; /* 4 or 2048 */
+};
+
+int paging_map(struct mapping *m); /* before paging_enable: 0, or -1 when it cannot be mapped */
+int paging_enable(void);           /* the exception vector, PAGING_NO_PAE, or -1 when paging is on */
+int paging_pat_fault(void);        /* the vector IA32_PAT's write raised, -1 if none, -2 when not written */
 
 #endif

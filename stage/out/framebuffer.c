@@ -10,9 +10,11 @@
  * the older half of the lines is dropped and only the cells that change are
  * redrawn. A report of about 100 lines costs a few full-screen writes at most.
  *
- * The stub identity-maps 0-4 GiB except the top 2 MiB (paging.c), so a
- * framebuffer that lies above 4 GiB or reaches into those 2 MiB is left alone;
- * the same addresses work before paging is on.
+ * A framebuffer below 4 GiB is drawn into at once, at its physical address,
+ * which paging maps to itself. One above 4 GiB (a GPU with above-4G decoding or
+ * a resizable BAR) is out of reach until paging maps it at a linear window
+ * (paging.c); until then the text goes to the shadow copy only, and the whole
+ * screen is drawn when it is attached.
  */
 #include "boot/paging.h"
 #include "out/framebuffer.h"
@@ -21,7 +23,9 @@
 #define MAX_ROWS 100
 #define GREY 0xcc
 
-static u8 *base;               /* NULL: no framebuffer console */
+static u8 *base;               /* NULL: nothing to draw into (yet) */
+static u64 phys_base;          /* 0: no framebuffer console */
+static u32 width, height;
 static u32 pitch, bytes_per_pixel, scale;
 static u32 cols, rows, row, col;
 static u32 fg;                 /* the background is black: pixel value 0 */
@@ -92,6 +96,8 @@ static void draw_bits(u8 *p, u32 bits)
 
 static void draw_cell(u32 x, u32 y, char c)
 {
+	if (!base)
+		return;
 	const u8 *glyph = font8x16[(u8)c - FONT_FIRST];
 	u8 *line = base + y * FONT_HEIGHT * scale * pitch + x * FONT_WIDTH * scale * bytes_per_pixel;
 	for (u32 r = 0; r < FONT_HEIGHT; r++) {
@@ -131,7 +137,7 @@ static void newline(void)
 
 void framebuffer_putc(char c)
 {
-	if (!base)
+	if (!phys_base)
 		return;
 	if (c == '\n') {
 		newline();
@@ -148,10 +154,25 @@ void framebuffer_putc(char c)
 		line_len[row] = (u16)col;
 }
 
+/* Clear the whole visible area (GRUB's and the firmware's text may be there). */
+static void clear_screen(void)
+{
+	u32 words = width * bytes_per_pixel / 4, rest = width * bytes_per_pixel % 4;
+	for (u32 y = 0; y < height; y++) {
+		volatile u32 *w = (volatile u32 *)(base + y * pitch);
+		for (u32 i = 0; i < words; i++)
+			w[i] = 0;
+		for (volatile u8 *b = (volatile u8 *)(w + words), *end = b + rest; b < end; b++)
+			*b = 0;
+	}
+}
+
 int framebuffer_init(const struct multiboot_info *mbi)
 {
 	base = NULL;
-	if (!(mbi->flags & MBI_FLAG_FRAMEBUFFER) || mbi->framebuffer_type != MB_FRAMEBUFFER_TYPE_RGB)
+	phys_base = 0;
+	if (!(mbi->flags & MBI_FLAG_FRAMEBUFFER) || mbi->framebuffer_type != MB_FRAMEBUFFER_TYPE_RGB ||
+	    !mbi->framebuffer_addr)
 		return 0;
 	switch (mbi->framebuffer_bpp) {
 	case 32: bytes_per_pixel = 4; break;
@@ -159,10 +180,11 @@ int framebuffer_init(const struct multiboot_info *mbi)
 	case 16: case 15: bytes_per_pixel = 2; break;
 	default: return 0;
 	}
-	u32 width = mbi->framebuffer_width, height = mbi->framebuffer_height;
+	width = mbi->framebuffer_width;
+	height = mbi->framebuffer_height;
 	pitch = mbi->framebuffer_pitch;
 	if (width < FONT_WIDTH || height < FONT_HEIGHT || pitch < width * bytes_per_pixel ||
-	    mbi->framebuffer_addr + (u64)pitch * height > UNMAPPED_REGION_START)
+	    (u64)pitch * height >= 1ull << 30)
 		return 0;
 
 	scale = width >= 2560 && height >= 1440 ? 2 : 1;
@@ -173,21 +195,41 @@ int framebuffer_init(const struct multiboot_info *mbi)
 	if (rows > MAX_ROWS)
 		rows = MAX_ROWS;
 	fg = grey_pixel(mbi);
-	base = (u8 *)(u32)mbi->framebuffer_addr;
+	phys_base = mbi->framebuffer_addr;
 	row = col = 0;
 	for (u32 y = 0; y < rows; y++) {
 		line_len[y] = 0;
 		for (u32 x = 0; x < cols; x++)
 			shadow[y][x] = ' ';
 	}
-	/* Clear the whole visible area (GRUB's and the firmware's text may be there). */
-	u32 words = width * bytes_per_pixel / 4, rest = width * bytes_per_pixel % 4;
-	for (u32 y = 0; y < height; y++) {
-		volatile u32 *w = (volatile u32 *)(base + y * pitch);
-		for (u32 i = 0; i < words; i++)
-			w[i] = 0;
-		for (volatile u8 *b = (volatile u8 *)(w + words), *end = b + rest; b < end; b++)
-			*b = 0;
+	if (phys_base + framebuffer_size() <= UNMAPPED_REGION_START) {
+		base = (u8 *)(u32)phys_base;
+		clear_screen();
 	}
 	return 1;
+}
+
+u64 framebuffer_phys(void)
+{
+	return phys_base;
+}
+
+u32 framebuffer_size(void)
+{
+	return pitch * height;
+}
+
+void framebuffer_attach(u32 linear)
+{
+	if (!phys_base)
+		return;
+	base = (u8 *)linear;
+	if (!base)
+		return;
+	clear_screen();
+	for (u32 y = 0; y < rows; y++) {
+		u32 len = line_len[y];
+		line_len[y] = 0;
+		redraw_row(y, len);
+	}
 }

@@ -19,5 +19,9 @@ extern const u8 font8x16[FONT_GLYPHS][FONT_HEIGHT]; /* bit 7 = leftmost pixel */
 /* 1 when the loader handed over a usable RGB framebuffer, which then mirrors the report. */
 int framebuffer_init(const struct multiboot_info *mbi);
 void framebuffer_putc(char c);
+u64 framebuffer_phys(void);          /* 0: no framebuffer */
+u32 framebuffer_size(void);          /* pitch x height bytes */
+/* Draw at this linear address from now on (0: nowhere; the text is kept and drawn at the next attach). */
+void framebuffer_attach(u32 linear);
 
 #endif

@@ -28,7 +28,7 @@ int injecting(enum inject which) { return active == which && which != INJECT_NON
 
 int injecting_early(void)
 {
-	return active == INJECT_UD2 || active == INJECT_PAGE_FAULT || active == INJECT_HANG ||
+	return active == INJECT_UD2 || active == INJECT_PAGE_FAULT || active == INJECT_NULL_READ || active == INJECT_HANG ||
 	       active == INJECT_TRIPLE_FAULT || active == INJECT_HOST_NMI || active == INJECT_NMI_WAIT;
 }
 
@@ -69,6 +69,9 @@ void inject_early_fault(void)
 		break;
 	case INJECT_PAGE_FAULT:
 		(void)*(volatile u32 *)UNMAPPED_PROBE_ADDRESS;
+		break;
+	case INJECT_NULL_READ:
+		(void)*(volatile u32 *)0;
 		break;
 	case INJECT_HANG:
 		halt_forever(); /* no verdict, no exit: the host must time out */

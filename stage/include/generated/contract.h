@@ -58,6 +58,7 @@
 #define REC_GUEST_TRACE "guest-trace"
 #define REC_EXCEPTION "exception"
 #define REC_NMI "nmi"
+#define REC_MAP "map"
 #define REC_POWEROFF "poweroff"
 #define REC_VERDICT "verdict"
 #define KEY_ADDR32 "addr32"
@@ -66,6 +67,7 @@
 #define KEY_ALLOWED0 "allowed0"
 #define KEY_ALLOWED1 "allowed1"
 #define KEY_ATTEMPT "attempt"
+#define KEY_CACHE "cache"
 #define KEY_CAUSE "cause"
 #define KEY_CF "cf"
 #define KEY_CR0 "cr0"
@@ -102,6 +104,7 @@
 #define KEY_INSN_ERROR "insn_error"
 #define KEY_LEAF "leaf"
 #define KEY_LENGTH "length"
+#define KEY_LINEAR "linear"
 #define KEY_LOADER "loader"
 #define KEY_MAGIC "magic"
 #define KEY_MBI_FLAGS "mbi_flags"
@@ -115,7 +118,9 @@
 #define KEY_NAME "name"
 #define KEY_OPTION "option"
 #define KEY_OUTCOME "outcome"
+#define KEY_PAGE "page"
 #define KEY_PHASE "phase"
+#define KEY_PHYS "phys"
 #define KEY_QUALIFICATION "qualification"
 #define KEY_REASON "reason"
 #define KEY_REFUSED "refused"
@@ -206,6 +211,7 @@
 #define WARN_SERIAL_ABSENT "serial-absent"
 #define WARN_VMCS_MEMORY_TYPE "vmcs-memory-type"
 #define WARN_VMXE_STUCK "vmxe-stuck"
+#define WARN_UNMAPPED "unmapped"
 #define ANSWER_YES "yes"
 #define ANSWER_NO "no"
 #define POWEROFF_QEMU_DEBUG_EXIT "qemu-debug-exit"
@@ -215,6 +221,14 @@
 #define EMULATOR_BOCHS "bochs"
 #define EMULATOR_NONE "none"
 #define CAUSE_MACHINE_CHECK "machine-check"
+#define MAP_IMAGE "image"
+#define MAP_MULTIBOOT "multiboot"
+#define MAP_VGA_TEXT "vga-text"
+#define MAP_FRAMEBUFFER "framebuffer"
+#define MAP_APIC "apic"
+#define CACHE_WB "wb"
+#define CACHE_WC "wc"
+#define CACHE_UC "uc"
 
 /* Verdicts (bootgen/contract/verdicts.py). */
 #define VERDICT_VMX_READY "vmx-ready"
@@ -258,9 +272,11 @@ enum inject {
 	INJECT_HOST_NMI,
 	INJECT_GUEST_NMI,
 	INJECT_NMI_WAIT,
+	INJECT_NULL_READ,
+	INJECT_HIGH_FRAMEBUFFER,
 	INJECT_COUNT
 };
-#define INJECT_NAMES { "none", "ud2", "page-fault", "hang", "triple-fault", "bad-revision", "revision-bit31", "unaligned-vmxon", "vmxon-beyond-maxphyaddr", "vmxe-clear", "cr0-ne-clear", "lock-disabled", "vmxe-preset", "double-vmxon", "double-vmxon-vmcs", "bad-control", "bad-host-state", "bad-guest-state", "host-nmi", "guest-nmi", "nmi-wait" }
+#define INJECT_NAMES { "none", "ud2", "page-fault", "hang", "triple-fault", "bad-revision", "revision-bit31", "unaligned-vmxon", "vmxon-beyond-maxphyaddr", "vmxe-clear", "cr0-ne-clear", "lock-disabled", "vmxe-preset", "double-vmxon", "double-vmxon-vmcs", "bad-control", "bad-host-state", "bad-guest-state", "host-nmi", "guest-nmi", "nmi-wait", "null-read", "high-framebuffer" }
 #endif
 
 #endif

@@ -62,6 +62,7 @@
 #define CPUID1_EDX_MCE BIT(7) /* Machine Check Exception */
 #define CPUID1_EDX_APIC BIT(9) /* On-chip APIC */
 #define CPUID1_EDX_MTRR BIT(12) /* Memory Type Range Registers */
+#define CPUID1_EDX_PAT BIT(16) /* Page Attribute Table */
 #define CPUID_LEAF_VENDOR 0x00000000u
 #define CPUID_LEAF_FEATURES 0x00000001u
 #define CPUID_LEAF_TOPOLOGY 0x0000000bu
