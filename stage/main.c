@@ -7,6 +7,7 @@
 #include "boot/descriptors.h"
 #include "boot/fault.h"
 #include "boot/multiboot.h"
+#include "boot/multiboot2.h"
 #include "boot/paging.h"
 #include "cpu.h"
 #include "generated/contract.h"
@@ -37,7 +38,11 @@ extern char __image_start[], __image_end[];
 
 struct cpu cpus[CPU_MAX] __attribute__((section(".bss.cpus")));
 
-void stub_main(u32 magic, const struct multiboot_info *mbi);
+/* A multiboot2 loader's information, read into the v1 structure, and what only multiboot2 carries. */
+static struct multiboot_info mb2_info;
+static struct boot_extra boot_extra;
+
+void stub_main(u32 loader_magic, const struct multiboot_info *mbi);
 
 /*
  * Where the text screen is: the loader's framebuffer info when it gives one
@@ -64,10 +69,18 @@ static void rec_safe_string(const char *key, const char *s)
 	rec_str(key, n ? buf : "_");
 }
 
-static void rec_boot(u32 magic, const struct multiboot_info *mbi)
+static void rec_boot(u32 loader_magic, u32 magic, const struct multiboot_info *mbi)
 {
 	rec_start(REC_BOOT);
-	rec_hex32(KEY_MAGIC, magic);
+	rec_hex32(KEY_MAGIC, loader_magic);
+	rec_str(KEY_PROTOCOL, loader_magic == MULTIBOOT2_BOOTLOADER_MAGIC ? PROTOCOL_MULTIBOOT2 :
+			      loader_magic == MULTIBOOT_BOOTLOADER_MAGIC ? PROTOCOL_MULTIBOOT1 : PROTOCOL_UNKNOWN);
+	if (boot_extra.rsdp) {
+		rec_hex32(KEY_RSDP, boot_extra.rsdp);
+		rec_dec(KEY_RSDP_REVISION, boot_extra.rsdp_revision);
+	}
+	if (boot_extra.efi_systab)
+		rec_hex64(KEY_EFI_SYSTAB, boot_extra.efi_systab);
 	if (magic == MULTIBOOT_BOOTLOADER_MAGIC) {
 		rec_hex32(KEY_MBI_FLAGS, mbi->flags);
 		if (mbi->flags & MBI_FLAG_LOADER_NAME)
@@ -163,7 +176,9 @@ static void map_string(u32 address)
 static u32 map_memory(u32 magic, const struct multiboot_info *mbi, u32 text)
 {
 	map(MAP_IMAGE, (u32)__image_start, (u32)(__image_end - __image_start), MEMTYPE_WB, 0);
-	if (magic == MULTIBOOT_BOOTLOADER_MAGIC) {
+	if (boot_extra.info) {
+		map(MAP_MULTIBOOT, boot_extra.info, boot_extra.info_size, MEMTYPE_WB, 0); /* every tag, strings included */
+	} else if (magic == MULTIBOOT_BOOTLOADER_MAGIC) {
 		map(MAP_MULTIBOOT, (u32)mbi, sizeof(*mbi), MEMTYPE_WB, 0);
 		if (mbi->flags & MBI_FLAG_CMDLINE)
 			map_string(mbi->cmdline);
@@ -247,8 +262,14 @@ static const struct multiboot_info *with_high_framebuffer(const struct multiboot
 	return fake;
 }
 
-void stub_main(u32 magic, const struct multiboot_info *mbi)
+void stub_main(u32 loader_magic, const struct multiboot_info *mbi)
 {
+	u32 magic = loader_magic;
+	if (loader_magic == MULTIBOOT2_BOOTLOADER_MAGIC) {
+		multiboot2_read((u32)mbi, &mb2_info, &boot_extra);
+		mbi = &mb2_info;
+		magic = MULTIBOOT_BOOTLOADER_MAGIC; /* from here on the v1 structure holds what the stub reads */
+	}
 	u32 loader_cr0 = read_cr0(), loader_cr3 = read_cr3(), loader_cr4 = read_cr4();
 	struct cpu *boot_cpu = &cpus[0];
 	struct stub_config cfg;
@@ -272,7 +293,7 @@ void stub_main(u32 magic, const struct multiboot_info *mbi)
 		framebuffer_init(screen_info); /* an RGB framebuffer (UEFI) instead of text mode */
 
 	report_begin();
-	rec_boot(magic, mbi);
+	rec_boot(loader_magic, magic, mbi);
 	config_report(&cfg);
 	rec_registers(CR_PHASE_LOADER, loader_cr0, loader_cr3, loader_cr4);
 	step_begin(STEP_DESCRIPTORS);

@@ -1,9 +1,10 @@
-"""A tiny multiboot (v1) ELF for boot tests that must not wait for the real stub.
+"""A tiny multiboot (v1 and v2) ELF for boot tests that must not wait for the real stub.
 
 The image prints ``HELLO-BOOTGEN``, the multiboot flags word and the command line
 the loader passed (Multiboot 0.6.96 section 3.3: flags bit 2 -> cmdline pointer at
-offset 16 of the info structure) to COM1, then asks QEMU's isa-debug-exit device
-(port 0xf4) to stop with status ``(EXIT_VALUE << 1) | 1``.
+offset 16 of the info structure; Multiboot2 1.6, 3.6: the type 1 tag, after
+``MB2``) to COM1, then asks QEMU's isa-debug-exit device (port 0xf4) to stop with
+status ``(EXIT_VALUE << 1) | 1``.
 """
 
 from __future__ import annotations
@@ -27,6 +28,11 @@ _SOURCE = r"""
     .align 4
 mb_header:                                  /* must sit in the first 8 KiB of the file */
     .long MB_MAGIC, MB_FLAGS, -(MB_MAGIC + MB_FLAGS)
+    .align 8
+mb2_header:                                 /* magic, i386, length, checksum; then the end tag */
+    .long 0xe85250d6, 0, 24, 0x100000000 - (0xe85250d6 + 24)
+    .short 0, 0
+    .long 8
 
 _start:
     cli
@@ -34,6 +40,8 @@ _start:
     mov %ebx, %edi                          /* multiboot info */
     mov $hello, %esi
     call puts
+    cmp $0x36D76289, %eax
+    je 3f
     cmp $0x2BADB002, %eax
     je 1f
     mov $badmagic, %esi
@@ -50,6 +58,26 @@ _start:
     mov $cmdline_msg, %esi
     call puts
     mov 16(%edi), %esi
+    call puts
+    mov $end_msg, %esi
+    call puts
+    jmp done
+3:  mov $mb2_msg, %esi                      /* multiboot2: find the command line tag */
+    call puts
+    lea 8(%edi), %ebx
+4:  mov (%ebx), %eax
+    test %eax, %eax
+    jz done
+    cmp $1, %eax
+    je 5f
+    mov 4(%ebx), %eax
+    add $7, %eax
+    and $-8, %eax
+    add %eax, %ebx
+    jmp 4b
+5:  mov $cmdline_msg, %esi
+    call puts
+    lea 8(%ebx), %esi
     call puts
     mov $end_msg, %esi
     call puts
@@ -105,6 +133,7 @@ puthex:
     .section .rodata
 hello:       .asciz "HELLO-BOOTGEN\n"
 badmagic:    .asciz "BAD-MAGIC\n"
+mb2_msg:     .asciz "MB2\n"
 flags_msg:   .asciz "FLAGS="
 cmdline_msg: .asciz "CMDLINE=["
 end_msg:     .asciz "]\n"

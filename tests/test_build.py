@@ -17,12 +17,27 @@ def test_grub_accepts_the_stub(stub_elf):
     if shutil.which("grub-file") is None:
         pytest.skip("grub-file is not installed (Debian package grub-common)")
     assert subprocess.run(["grub-file", "--is-x86-multiboot", str(stub_elf)]).returncode == 0
+    assert subprocess.run(["grub-file", "--is-x86-multiboot2", str(stub_elf)]).returncode == 0
+
+
+def test_grub_file_is_no_rubber_stamp(tmp_path, stub_elf):
+    """The control: with the multiboot2 magic spoiled, grub-file refuses the image."""
+    if shutil.which("grub-file") is None:
+        pytest.skip("grub-file is not installed (Debian package grub-common)")
+    data = bytearray(stub_elf.read_bytes())
+    at = data.find((0xE85250D6).to_bytes(4, "little"))
+    assert 0 <= at < 32768 and at % 8 == 0  # Multiboot2 1.6, 3.1: 8-aligned in the first 32 KiB
+    data[at] ^= 0xFF
+    spoiled = tmp_path / "spoiled.elf"
+    spoiled.write_bytes(bytes(data))
+    assert subprocess.run(["grub-file", "--is-x86-multiboot2", str(spoiled)]).returncode != 0
+    assert subprocess.run(["grub-file", "--is-x86-multiboot", str(spoiled)]).returncode == 0
 
 
 def test_layout(stub_elf):
     layout = elf.inspect_stub(stub_elf)
     assert layout.multiboot_offset < 8192
-    assert layout.entry >= 0x100000
+    assert layout.entry >= 0x1000000  # linked at 16 MiB (linker/stub.ld)
     assert layout.loaded_bytes < layout.memory_bytes  # bss (page tables, VMXON region) is not in the file
     assert layout.cmdline_size == 256
 

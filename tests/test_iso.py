@@ -117,9 +117,10 @@ def test_embedded_config_boots_stub_with_quoted_words() -> None:
     lines = cfg.splitlines()
     assert lines[0] == "serial --unit=0 --speed=115200"
     assert "terminal_output serial console" in lines
-    assert lines[-2:] == ["multiboot /boot/stub.elf 'serial=0x3f8' 'probe=$HOME;x' 'inject=ud2'",
+    assert lines[-2:] == ["multiboot2 /boot/stub.elf 'serial=0x3f8' 'probe=$HOME;x' 'inject=ud2'",
                           "boot"]
-    assert grub.embedded_config("/s", "", grub.EFI).splitlines()[-2] == "multiboot /s"
+    assert grub.embedded_config("/s", "", grub.EFI).splitlines()[-2] == "multiboot2 /s"
+    assert grub.embedded_config("/s", "", grub.BIOS).splitlines()[-2] == "multiboot /s"
 
 
 def test_bios_config_loads_each_module_before_its_first_command() -> None:

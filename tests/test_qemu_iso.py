@@ -11,6 +11,7 @@ from bootgen.backends.firmware_output import secure_boot_refusals
 from bootgen.backends.outcome import Ending
 from bootgen.backends.qemu import QemuConfig, run_qemu
 from bootgen.image.iso import IsoConfig, build_iso
+from bootgen.render.jsondoc import to_json
 from bootgen.verdict import Verdict
 from bootgen.verdict.evaluate import evaluate
 
@@ -39,6 +40,13 @@ def test_iso_boots_to_a_verdict(stub_iso, firmware, media):
     assert not secure_boot_refusals(outcome.serial)  # the control for tests/test_secure_boot.py
     boot = result.report.boot
     assert (boot.loader or "").startswith("GRUB")
+    doc = to_json(result)["boot"]
+    if firmware == "ovmf":
+        # GRUB-EFI loads the stub with multiboot2, whose information carries the ACPI RSDP and the EFI system table.
+        assert doc["protocol"] == "multiboot2" and doc["magic"] == 0x36D76289, doc
+        assert doc["rsdp"] and doc["rsdp_revision"] == 2 and doc["efi_systab"], doc
+    else:
+        assert doc["protocol"] == "multiboot1" and doc["efi_systab"] is None, doc
     if firmware == "ovmf":
         # No VGA text mode under UEFI: GRUB hands over an RGB framebuffer, which the stub draws into (test_screen.py).
         assert boot.framebuffer_type == 1

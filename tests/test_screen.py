@@ -332,7 +332,7 @@ def test_uefi_framebuffer_shows_the_report(isos):
     assert_grey(pixels)
     # And it reads: the report's lines, the verdict and the end line among them.
     assert_shows_report_tail(lines, screen.serial, width // (8 * scale_for(width, height)))
-    assert any(line.startswith("boot magic=0x2badb002") for line in lines)
+    assert any(line.startswith("boot magic=0x36d76289 protocol=multiboot2") for line in lines)  # GRUB-EFI
 
 
 @pytest.mark.qemu

@@ -62,6 +62,7 @@ class Key(enum.StrEnum):
     ECX = "ecx"
     EDX = "edx"
     EFER = "efer"
+    EFI_SYSTAB = "efi_systab"
     EFLAGS = "eflags"
     EIP = "eip"
     ENTRY = "entry"
@@ -104,11 +105,14 @@ class Key(enum.StrEnum):
     PAGE = "page"
     PHASE = "phase"
     PHYS = "phys"
+    PROTOCOL = "protocol"
     QUALIFICATION = "qualification"
     REASON = "reason"
     REFUSED = "refused"
     REGION_SIZE = "region_size"
     RESULT = "result"
+    RSDP = "rsdp"
+    RSDP_REVISION = "rsdp_revision"
     REVISION = "revision"
     RIP = "rip"
     SCREEN = "screen"
@@ -252,6 +256,14 @@ class MapWhat(enum.StrEnum):
     APIC = "apic"                           # the local APIC's registers (xAPIC mode)
 
 
+class BootProtocol(enum.StrEnum):
+    """How the stub was loaded (``boot protocol=``), told by the magic in EAX."""
+
+    MULTIBOOT1 = "multiboot1"               # Multiboot 0.6.96: QEMU -kernel, GRUB's multiboot (BIOS)
+    MULTIBOOT2 = "multiboot2"               # Multiboot2 1.6: GRUB's multiboot2 (UEFI)
+    UNKNOWN = "unknown"                     # another magic: no loader information is used
+
+
 class CacheType(enum.StrEnum):
     """The memory type a mapping asks for through the PAT (SDM Vol. 3A, 12.12 "Page Attribute Table")."""
 
@@ -293,4 +305,5 @@ C_PREFIX: dict[type[enum.StrEnum], str] = {
     FeatureControlState: "FC_STATE", CrPhase: "CR_PHASE", MsrPhase: "MSR_PHASE", Insn: "INSN",
     Outcome: "OUTCOME", ControlWordName: "CONTROLS", WarningKind: "WARN", YesNo: "ANSWER",
     PowerOff: "POWEROFF", Emulator: "EMULATOR", Cause: "CAUSE", MapWhat: "MAP", CacheType: "CACHE",
+    BootProtocol: "PROTOCOL",
 }

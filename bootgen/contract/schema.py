@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from .injects import Inject
 from .options import Mode, Switch
 from .records import (
+    BootProtocol,
     CacheType,
     Cause,
     Check,
@@ -66,7 +67,10 @@ SCHEMA: tuple[RecordSpec, ...] = (
     RecordSpec(Rec.BOOT, "what the multiboot loader handed over", (
         _f(Key.MAGIC, H32, "the loader's magic (EAX)"), _f(Key.MBI_FLAGS, H32, "multiboot information flags"),
         _f(Key.LOADER, NAME, "the boot loader's name"),
-        _f(Key.FRAMEBUFFER_TYPE, DEC, "1 RGB, 2 EGA text"))),
+        _f(Key.FRAMEBUFFER_TYPE, DEC, "1 RGB, 2 EGA text"), _f(Key.PROTOCOL, NAME, "", BootProtocol),
+        _f(Key.RSDP, H32, "where the ACPI RSDP is (multiboot2: the loader's copy)"),
+        _f(Key.RSDP_REVISION, DEC, "the RSDP's revision: 0 ACPI 1.0, 2 ACPI 2.0+"),
+        _f(Key.EFI_SYSTAB, H64, "the EFI system table (multiboot2 on UEFI)"))),
     RecordSpec(Rec.CONFIG, "the options in force (embedded command line, then the multiboot one)", (
         _f(Key.SERIAL, H32, "UART port, 0 when off"), _f(Key.SCREEN, NAME, "", Switch),
         _f(Key.INJECT, NAME, "the fault injected", Inject), _f(Key.MODE, NAME, "", Mode))),

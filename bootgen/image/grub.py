@@ -35,7 +35,7 @@ PREFIX = "/boot/grub"
 
 # Modules are named explicitly; grub-mkimage adds their dependencies (moddep.lst),
 # and so does insmod (each module lists its own in a .moddeps section).
-_COMMON_MODULES = ("serial", "terminal", "multiboot", "boot")
+_COMMON_MODULES = ("serial", "terminal", "boot")
 
 
 @dataclass(frozen=True)
@@ -48,6 +48,7 @@ class Platform:
     modules: tuple[str, ...]           # inside the core image
     loaded_modules: tuple[str, ...] = ()  # loaded with insmod from $prefix/<name> on the medium
     boot_images: tuple[str, ...] = ()     # other files of the module directory the ISO needs
+    loader: str = "multiboot"          # the GRUB command (and module) that loads the stub
 
     @property
     def required_files(self) -> tuple[str, ...]:
@@ -63,7 +64,7 @@ BIOS = Platform(
     image_format="i386-pc-eltorito",   # cdboot.img + diskboot.img + compressed core
     package="grub-pc-bin",
     modules=("biosdisk", "iso9660"),
-    loaded_modules=_COMMON_MODULES,
+    loaded_modules=(*_COMMON_MODULES, "multiboot"),
     boot_images=("cdboot.img", "diskboot.img", "boot_hybrid.img"),
 )
 # UEFI: GRUB takes its root from the EFI device path of BOOTX64.EFI. Booted through
@@ -72,11 +73,14 @@ BIOS = Platform(
 # that ignores El Torito on disks) it is "hd0,msdos1", read with fat. The stub sits
 # at the same path in both file systems. Without efi_gop GRUB says "no suitable
 # video mode found" and the multiboot info carries no framebuffer (flags bit 12).
+# The stub is loaded with multiboot2 here: its information carries the EFI system
+# table and the ACPI RSDP, which multiboot (v1) on UEFI has no way to pass.
 EFI = Platform(
     name="x86_64-efi",
     image_format="x86_64-efi",
     package="grub-efi-amd64-bin",
-    modules=("fat", "iso9660", "part_msdos", "efi_gop", *_COMMON_MODULES),
+    modules=("fat", "iso9660", "part_msdos", "efi_gop", *_COMMON_MODULES, "multiboot2"),
+    loader="multiboot2",
 )
 
 
@@ -145,7 +149,7 @@ def embedded_config(stub_path: str, cmdline: str, platform: Platform) -> str:
     """
     check_cmdline(cmdline)
     args = " ".join(quote_word(word) for word in cmdline.split(" ") if word)
-    multiboot = f"multiboot {stub_path} {args}".rstrip()
+    multiboot = f"{platform.loader} {stub_path} {args}".rstrip()
     return "\n".join([
         *(f"insmod {name}" for name in platform.loaded_modules),
         "serial --unit=0 --speed=115200",

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from ..contract.records import CrPhase, Insn
-from ..report.model import CpuReport, VmxInstruction
+from ..contract.records import CrPhase, Insn, Key
+from ..report.model import Boot, CpuReport, VmxInstruction
 from ..verdict.advice import advise
 from ..verdict.evaluate import Result
 
@@ -25,6 +25,23 @@ def _instruction(record: VmxInstruction | None) -> dict | None:
 def _loader_register(cpu: CpuReport, name: str) -> str | None:
     snapshot = cpu.registers(CrPhase.LOADER)
     return snapshot.raw.get(name) if snapshot else None
+
+
+def _boot(boot: Boot | None) -> dict | None:
+    """How the stub was loaded, from the boot record (multiboot2 adds the RSDP and the EFI system table)."""
+    if boot is None:
+        return None
+    raw = boot.raw
+
+    def number(key: str) -> int | None:
+        try:
+            return int(raw[key], 0) if key in raw else None
+        except ValueError:
+            return None
+
+    return {"protocol": raw.get(Key.PROTOCOL), "magic": boot.magic, "loader": boot.loader,
+            "framebuffer_type": boot.framebuffer_type, "rsdp": number(Key.RSDP),
+            "rsdp_revision": number(Key.RSDP_REVISION), "efi_systab": number(Key.EFI_SYSTAB)}
 
 
 def to_json(result: Result, extra: dict | None = None) -> dict:
@@ -58,6 +75,7 @@ def to_json(result: Result, extra: dict | None = None) -> dict:
             "records": framing.record_count,
             "restarts": framing.restarts,
         },
+        "boot": _boot(report.boot),
         "cpu": facts.identity.as_dict() if framing.found_begin else None,
         "feature_control": facts.feature_control,
         "vmx_basic": facts.vmx_basic.as_dict() if facts.vmx_basic else None,

@@ -1,10 +1,11 @@
 /*
- * Multiboot (v1) header and entry point.
+ * Multiboot (v1) and Multiboot2 headers, and the entry point.
  * Multiboot Specification 0.6.96, 3.1: the header must lie within the first
  * 8192 bytes of the image, 32-bit aligned; magic + flags + checksum == 0.
  * 3.2: on entry EAX = 0x2BADB002, EBX = physical address of the multiboot
  * information, 32-bit protected mode with paging off and interrupts off;
- * the loader's GDT and stack must not be relied on.
+ * the loader's GDT and stack must not be relied on. Multiboot2 (3.3) is the
+ * same with EAX = 0x36D76289 and EBX pointing at its tags; stub_main tells them apart.
  */
 #include "cpu.h"
 
@@ -40,6 +41,40 @@ multiboot_header:
 	.long 0             /* width: no preference */
 	.long 0             /* height: no preference */
 	.long 0             /* depth: no preference (0 in text mode) */
+
+/*
+ * Multiboot2 header (Multiboot2 Specification 1.6, 3.1): 8-byte aligned within
+ * the first 32768 bytes; magic + architecture + length + checksum == 0 (mod 2^32);
+ * tags 8-byte aligned, ended by an end tag. GRUB's `multiboot2` command (the
+ * UEFI core uses it) loads the ELF by its program headers, like `multiboot`.
+ * Both tags are optional (flags bit 0), so a loader that lacks them still boots it.
+ */
+#define MB2_MAGIC 0xe85250d6
+#define MB2_ARCH_I386 0
+#define MB2_TAG_OPTIONAL 1
+#define MB2_TAG_CONSOLE_FLAGS 4 /* 3.1.7: console_flags bit 1, EGA text supported */
+#define MB2_TAG_FRAMEBUFFER 5   /* 3.1.8: width, height, depth; 0 = no preference */
+#define MB2_CONSOLE_EGA_TEXT 2
+
+	.align 8
+	.global multiboot2_header
+multiboot2_header:
+	.long MB2_MAGIC
+	.long MB2_ARCH_I386
+	.long multiboot2_header_end - multiboot2_header
+	.long 0x100000000 - (MB2_MAGIC + MB2_ARCH_I386 + (multiboot2_header_end - multiboot2_header))
+	.align 8
+	.short MB2_TAG_CONSOLE_FLAGS, MB2_TAG_OPTIONAL
+	.long 12
+	.long MB2_CONSOLE_EGA_TEXT
+	.align 8
+	.short MB2_TAG_FRAMEBUFFER, MB2_TAG_OPTIONAL
+	.long 20
+	.long 0, 0, 0
+	.align 8
+	.short 0, 0         /* end tag */
+	.long 8
+multiboot2_header_end:
 
 	.section .text
 	.global _start
