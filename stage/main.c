@@ -158,7 +158,7 @@ static u32 map(const char *what, u64 phys, u32 size, enum memtype type, int larg
 	rec_hex64(KEY_PHYS, phys);
 	rec_hex32(KEY_LINEAR, m.linear);
 	rec_hex32(KEY_SIZE, size);
-	rec_str(KEY_CACHE, cache_names[type]);
+	rec_str(KEY_CACHE, cache_names[m.type]);
 	rec_dec(KEY_PAGE, m.page_kib);
 	rec_finish();
 	return m.linear;
@@ -170,12 +170,15 @@ static void map_string(u32 address)
 }
 
 /*
- * Everything the stub touches once paging is on, and nothing else. Returns the
- * framebuffer's linear address (0: none, or not mapped).
+ * Everything the stub touches once paging is on, and nothing else; what could
+ * not be mapped is not used. Sets the framebuffer's linear address (0: none, or
+ * not mapped); -1 when the image itself could not be mapped (then no paging).
  */
-static u32 map_memory(u32 magic, const struct multiboot_info *mbi, u32 text)
+static int map_memory(u32 magic, const struct multiboot_info *mbi, u32 text, u32 *fb)
 {
-	map(MAP_IMAGE, (u32)__image_start, (u32)(__image_end - __image_start), MEMTYPE_WB, 0);
+	*fb = 0;
+	if (!map(MAP_IMAGE, (u32)__image_start, (u32)(__image_end - __image_start), MEMTYPE_WB, 0))
+		return -1;
 	if (boot_extra.info) {
 		map(MAP_MULTIBOOT, boot_extra.info, boot_extra.info_size, MEMTYPE_WB, 0); /* every tag, strings included */
 	} else if (magic == MULTIBOOT_BOOTLOADER_MAGIC) {
@@ -187,18 +190,17 @@ static u32 map_memory(u32 magic, const struct multiboot_info *mbi, u32 text)
 		if ((mbi->flags & MBI_FLAG_MMAP) && mbi->mmap_length)
 			map(MAP_MULTIBOOT, mbi->mmap_addr, mbi->mmap_length, MEMTYPE_WB, 0);
 	}
-	if (text)
-		map(MAP_VGA_TEXT, text, VGA_TEXT_SIZE, MEMTYPE_UC, 0);
+	if (text && !map(MAP_VGA_TEXT, text, VGA_TEXT_SIZE, MEMTYPE_UC, 0))
+		screen_init(0);
 	u32 apic;
-	if (apic_xapic_registers(&apic) == 0)
-		map(MAP_APIC, apic, 4096, MEMTYPE_UC, 0);
-	u32 fb = 0;
+	if (apic_xapic_registers(&apic) == 0 && !map(MAP_APIC, apic, 4096, MEMTYPE_UC, 0))
+		apic_xapic_unreachable();
 	if (framebuffer_phys()) {
-		fb = map(MAP_FRAMEBUFFER, framebuffer_phys(), framebuffer_size(), MEMTYPE_WC, 1);
-		if (fb != framebuffer_phys())
+		*fb = map(MAP_FRAMEBUFFER, framebuffer_phys(), framebuffer_size(), MEMTYPE_WC, 1);
+		if (*fb != framebuffer_phys())
 			framebuffer_attach(0); /* not at its own address: nothing may be drawn until paging is on */
 	}
-	return fb;
+	return 0;
 }
 
 static void rec_pat(void)
@@ -218,14 +220,16 @@ static void rec_pat(void)
 static void enable_paging(u32 magic, const struct multiboot_info *mbi, u32 text)
 {
 	step_begin(STEP_PAGING);
-	u32 fb = map_memory(magic, mbi, text);
-	int fault = paging_enable();
+	u32 fb;
+	int fault = map_memory(magic, mbi, text, &fb) < 0 ? PAGING_IMAGE_UNMAPPED : paging_enable();
 	if (fault >= 0) {
 		rec_start(REC_CHECK);
 		rec_str(KEY_NAME, CHECK_PAGING);
 		rec_str(KEY_RESULT, RESULT_FAIL);
 		if (fault == PAGING_NO_PAE) {
 			rec_text("the CPU has no PAE; continuing without paging");
+		} else if (fault == PAGING_IMAGE_UNMAPPED) {
+			rec_text("the stub's own image could not be mapped; continuing without paging");
 		} else {
 			rec_dec(KEY_VECTOR, (u32)fault);
 			rec_text("enabling paging raised an exception; continuing without it");
@@ -262,6 +266,15 @@ static const struct multiboot_info *with_high_framebuffer(const struct multiboot
 	return fake;
 }
 
+/* Said first, and again last, next to the verdict, so that it is still on a screen that has scrolled or hung. */
+static void warn_serial_lost(void)
+{
+	if (serial_state() == SERIAL_ABSENT)
+		rec_warning(WARN_SERIAL_ABSENT, "no UART answered at the serial port: the report is on this screen only");
+	else if (serial_state() == SERIAL_STUCK)
+		rec_warning(WARN_SERIAL_STUCK, "the UART stopped taking bytes: the rest of the report is on this screen only");
+}
+
 void stub_main(u32 loader_magic, const struct multiboot_info *mbi)
 {
 	u32 magic = loader_magic;
@@ -295,6 +308,7 @@ void stub_main(u32 loader_magic, const struct multiboot_info *mbi)
 	report_begin();
 	rec_boot(loader_magic, magic, mbi);
 	config_report(&cfg);
+	warn_serial_lost();
 	rec_registers(CR_PHASE_LOADER, loader_cr0, loader_cr3, loader_cr4);
 	step_begin(STEP_DESCRIPTORS);
 	step_ok();
@@ -312,15 +326,6 @@ void stub_main(u32 loader_magic, const struct multiboot_info *mbi)
 	struct probe_input in = { .loader_cr4 = loader_cr4, .vmxon_only = cfg.vmxon_only };
 	probe_run(boot_cpu, &in);
 	stub_finish();
-}
-
-/* Said last, next to the verdict, so that it is still on a screen that has scrolled. */
-static void warn_serial_lost(void)
-{
-	if (serial_state() == SERIAL_ABSENT)
-		rec_warning(WARN_SERIAL_ABSENT, "no UART answered at the serial port: the report is on this screen only");
-	else if (serial_state() == SERIAL_STUCK)
-		rec_warning(WARN_SERIAL_ABSENT, "the UART stopped taking bytes: the rest of the report is on this screen only");
 }
 
 NORETURN void stub_finish(void)

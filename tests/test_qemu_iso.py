@@ -45,6 +45,10 @@ def test_iso_boots_to_a_verdict(stub_iso, firmware, media):
         # GRUB-EFI loads the stub with multiboot2, whose information carries the ACPI RSDP and the EFI system table.
         assert doc["protocol"] == "multiboot2" and doc["magic"] == 0x36D76289, doc
         assert doc["rsdp"] and doc["rsdp_revision"] == 2 and doc["efi_systab"], doc
+        # OVMF's GOP framebuffer (1280x800x32 at 2 GiB) covers one 2 MiB chunk whole: a large page there,
+        # write-combining.
+        fb = next(m for m in result.report.mappings if m.what == "framebuffer")
+        assert (fb.phys, fb.linear, fb.cache, fb.page_kib) == (fb.linear, fb.phys, "wc", 2048), fb
     else:
         assert doc["protocol"] == "multiboot1" and doc["efi_systab"] is None, doc
     if firmware == "ovmf":

@@ -240,7 +240,8 @@ class ControlWordName(enum.StrEnum):
 class WarningKind(enum.StrEnum):
     UNKNOWN_OPTION = "unknown-option"
     INJECT_NOT_APPLICABLE = "inject-not-applicable"
-    SERIAL_ABSENT = "serial-absent"         # no UART answered at the configured port
+    SERIAL_ABSENT = "serial-absent"         # no UART answered at the configured port (said first and last)
+    SERIAL_STUCK = "serial-stuck"           # the UART stopped taking bytes during the run (said last)
     VMCS_MEMORY_TYPE = "vmcs-memory-type"   # IA32_VMX_BASIC asks for a VMCS memory type other than WB
     VMXE_STUCK = "vmxe-stuck"               # CR4.VMXE could not be cleared
     UNMAPPED = "unmapped"                   # a range the stub needed could not be mapped (map what= names it)

@@ -300,6 +300,9 @@ _WARNING_ADVICE: dict[str, str] = {
     WarningKind.SERIAL_ABSENT: "no UART answered at the stub's serial port, so the report went to the screen only: "
                                f"boot with serial=PORT (for example {ports.COM_PORTS['COM2']:#x} for COM2) where the "
                                "board has another port, or read the verdict on the screen",
+    WarningKind.SERIAL_STUCK: "the UART stopped taking bytes during the run, so the rest of the report went to the "
+                              "screen only: its transmitter never emptied (a faulty or half-emulated port); boot with "
+                              "serial=PORT for another port, or serial=off",
     WarningKind.VMCS_MEMORY_TYPE: "IA32_VMX_BASIC asks for a VMCS memory type other than write-back: hypervisors "
                                   "expect write-back; " + _REPORT_IT,
     WarningKind.VMXE_STUCK: "CR4.VMXE stayed set after VMXOFF: reboot before starting an OS on this CPU",

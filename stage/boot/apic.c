@@ -18,6 +18,13 @@
 #define ICR_DELIVERY_NMI (4u << 8)
 #define ICR_LEVEL_ASSERT BIT(14)
 
+static int xapic_unreachable; /* its register page could not be mapped */
+
+void apic_xapic_unreachable(void)
+{
+	xapic_unreachable = 1;
+}
+
 static int apic_base(u64 *base)
 {
 	if (!(cpuid(CPUID_LEAF_FEATURES, 0).edx & CPUID1_EDX_APIC) || rdmsr_safe(IA32_APIC_BASE, base) >= 0 ||
@@ -29,7 +36,7 @@ static int apic_base(u64 *base)
 int apic_xapic_registers(u32 *phys)
 {
 	u64 base;
-	if (apic_base(&base) < 0 || (base & APIC_BASE_X2APIC))
+	if (apic_base(&base) < 0 || (base & APIC_BASE_X2APIC) || xapic_unreachable)
 		return -1;
 	u64 page = (base >> APIC_BASE_BASE_SHIFT) & APIC_BASE_BASE_MASK;
 	if (page >> 20)
@@ -41,7 +48,7 @@ int apic_xapic_registers(u32 *phys)
 int apic_xapic_nmi_self(struct apic_nmi *nmi)
 {
 	u64 base;
-	if (apic_base(&base) < 0 || (base & APIC_BASE_X2APIC))
+	if (apic_base(&base) < 0 || (base & APIC_BASE_X2APIC) || xapic_unreachable)
 		return -1;
 	u64 page = (base >> APIC_BASE_BASE_SHIFT) & APIC_BASE_BASE_MASK;
 	if (page >> 20)
@@ -66,8 +73,8 @@ int apic_nmi_self(void)
 		return wrmsr_safe(IA32_X2APIC_ICR, (id << 32) | ICR_LEVEL_ASSERT | ICR_DELIVERY_NMI) >= 0 ? -1 : 0;
 	}
 	u64 page = (base >> APIC_BASE_BASE_SHIFT) & APIC_BASE_BASE_MASK;
-	if (page >> 20)
-		return -1; /* above 4 GiB: out of a 32-bit stub's reach */
+	if ((page >> 20) || xapic_unreachable)
+		return -1; /* above 4 GiB, or not mapped: out of the stub's reach */
 	volatile u32 *apic = (volatile u32 *)(u32)(page << 12);
 	u32 id = apic[XAPIC_ID / 4] >> 24;
 	apic[XAPIC_ICR_HIGH / 4] = id << 24;

@@ -7,6 +7,9 @@
 /* The physical address of the xAPIC's register page; 0, or -1 when absent, in x2APIC mode or above 4 GiB. */
 int apic_xapic_registers(u32 *phys);
 
+/* Its register page could not be mapped: from now on the xAPIC is treated as absent. */
+void apic_xapic_unreachable(void);
+
 /* Send an NMI to the running CPU (ICR, physical destination = its own APIC ID); 0, or -1 without an APIC. */
 int apic_nmi_self(void);
 

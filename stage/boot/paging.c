@@ -9,7 +9,8 @@
  * Memory types: a large page that spans MTRR ranges of different types is
  * undefined (SDM Vol. 3A, 12.11.9 "Large Page Size Considerations"), so RAM is
  * mapped with 4 KiB pages; only a framebuffer, one PCI BAR of one type, takes
- * 2 MiB pages. RAM is write-back through the PAT, so the MTRRs decide; the
+ * 2 MiB pages, and only where it covers them whole (its head and tail get 4 KiB
+ * pages), so that nothing beyond it is mapped write-combining. RAM is write-back through the PAT, so the MTRRs decide; the
  * APIC and VGA text are uncacheable and a framebuffer write-combining
  * (12.12.3 "Selecting a Memory Type from the PAT"; 12.5.2.2 for the
  * combinations). PAE rather than 32-bit paging because every VMX-capable CPU
@@ -47,28 +48,44 @@ static u64 page_directory[PDES] __attribute__((section(".bss.pagetables"), align
 static u64 page_tables[POOL_TABLES][512] __attribute__((section(".bss.pagetables"), aligned(4096)));
 static u64 pdpt[4] __attribute__((aligned(32))); /* CR3 bits 31:5 (SDM Vol. 3A, 4.4.1) */
 static u32 tables_used;
-static int pat_fault = -2;
+static int pat_fault = -2; /* -2: not written yet (or no PAT) */
+static int pat_programmed;
 
-static int have_pat(void)
+/*
+ * Program IA32_PAT once, before the first entry is built. Paging is off: no
+ * translation uses the PAT yet, so it can change without a flush (SDM Vol. 3A,
+ * 12.12.4). Where there is no PAT, or the write faults, WC is not available.
+ */
+static int wc_available(void)
 {
-	return (cpuid(CPUID_LEAF_FEATURES, 0).edx & CPUID1_EDX_PAT) != 0;
+	if (!pat_programmed) {
+		pat_programmed = 1;
+		if (cpuid(CPUID_LEAF_FEATURES, 0).edx & CPUID1_EDX_PAT)
+			pat_fault = wrmsr_safe(IA32_PAT, PAGING_PAT_VALUE);
+	}
+	return pat_fault == -1;
 }
 
 static u64 type_bits(enum memtype type)
 {
 	if (type == MEMTYPE_WB)
 		return 0;
-	if (type == MEMTYPE_WC && have_pat())
-		return PTE_PWT;
+	if (type == MEMTYPE_WC)
+		return PTE_PWT; /* only asked for when wc_available() */
 	return PTE_PCD | PTE_PWT;
 }
 
-/* CPUID.80000008H:EAX[7:0], or 36 when the leaf is missing (SDM Vol. 3A, 4.1.4). */
-static u32 physical_address_bits(void)
+/*
+ * CPUID.80000008H:EAX[7:0], or 36 when the leaf is missing (SDM Vol. 3A,
+ * 4.1.4); kept within 32..52, the widths PAE can hold, against a hypervisor's
+ * nonsense.
+ */
+int paging_address_bits(void)
 {
+	u32 bits = DEFAULT_PHYSICAL_ADDRESS_BITS;
 	if (cpuid(CPUID_LEAF_EXTENDED_MAX, 0).eax >= CPUID_LEAF_ADDRESS_SIZES)
-		return cpuid(CPUID_LEAF_ADDRESS_SIZES, 0).eax & 0xff;
-	return DEFAULT_PHYSICAL_ADDRESS_BITS;
+		bits = cpuid(CPUID_LEAF_ADDRESS_SIZES, 0).eax & 0xff;
+	return bits < 32 ? 32 : bits > 52 ? 52 : (int)bits;
 }
 
 /* One 4 KiB page. A page already mapped to the same frame stays as it is (the first type wins). */
@@ -104,6 +121,35 @@ static int free_window(u32 n)
 	return -1;
 }
 
+/*
+ * [phys, phys + size) at linear (both at the same offset within 2 MiB): a 2 MiB
+ * page for each chunk the range covers whole, where allowed and the directory
+ * entry is free; 4 KiB pages for the rest.
+ */
+static int map_pages(struct mapping *m, u32 linear, u64 bits)
+{
+	u64 phys = m->phys & ~(u64)(PAGE_4K - 1);
+	u32 at = linear & ~(PAGE_4K - 1), end = linear + m->size; /* end <= UNMAPPED_REGION_START */
+	m->page_kib = 4;
+	while (at < end) {
+		u32 chunk = at >> PAGE_2M_SHIFT;
+		if (m->large && !(at & (PAGE_2M - 1)) && end - at >= PAGE_2M && !page_directory[chunk]) {
+			page_directory[chunk] = phys | PTE_PRESENT | PTE_WRITABLE | PDE_PAGE_SIZE | bits;
+			m->page_kib = PAGE_2M / 1024;
+			at += PAGE_2M;
+			phys += PAGE_2M;
+			continue;
+		}
+		if (map_4k(at, phys, bits) < 0)
+			return -1;
+		at += PAGE_4K;
+		phys += PAGE_4K;
+	}
+	m->linear = linear;
+	return 0;
+}
+
+/* Above 4 GiB: a free linear window at the same offset within 2 MiB. */
 static int map_window(struct mapping *m, u64 bits)
 {
 	u64 base = m->phys & ~(u64)(PAGE_2M - 1);
@@ -111,31 +157,7 @@ static int map_window(struct mapping *m, u64 bits)
 	int at = free_window(n);
 	if (at < 0)
 		return -1;
-	for (u32 i = 0; i < n; i++)
-		page_directory[at + i] = (base + ((u64)i << PAGE_2M_SHIFT)) | PTE_PRESENT | PTE_WRITABLE | PDE_PAGE_SIZE | bits;
-	m->linear = ((u32)at << PAGE_2M_SHIFT) + (u32)(m->phys - base);
-	m->page_kib = PAGE_2M / 1024;
-	return 0;
-}
-
-/* At its own address: 2 MiB pages where allowed and the directory entry is free, else 4 KiB pages. */
-static int map_identity(struct mapping *m, u64 bits)
-{
-	u32 start = (u32)m->phys & ~(PAGE_4K - 1), end = (u32)m->phys + m->size; /* end <= UNMAPPED_REGION_START */
-	m->page_kib = 4;
-	for (u32 chunk = start >> PAGE_2M_SHIFT; chunk <= (end - 1) >> PAGE_2M_SHIFT; chunk++) {
-		u32 from = chunk << PAGE_2M_SHIFT, to = from + PAGE_2M;
-		if (m->large && chunk && !page_directory[chunk]) {
-			page_directory[chunk] = (u64)from | PTE_PRESENT | PTE_WRITABLE | PDE_PAGE_SIZE | bits;
-			m->page_kib = PAGE_2M / 1024;
-			continue;
-		}
-		for (u32 page = from > start ? from : start; page < to && page < end; page += PAGE_4K)
-			if (map_4k(page, page, bits) < 0)
-				return -1;
-	}
-	m->linear = (u32)m->phys;
-	return 0;
+	return map_pages(m, ((u32)at << PAGE_2M_SHIFT) + (u32)(m->phys - base), bits);
 }
 
 int paging_map(struct mapping *m)
@@ -143,11 +165,13 @@ int paging_map(struct mapping *m)
 	m->linear = 0;
 	m->page_kib = 0;
 	u64 end = m->phys + m->size;
-	if (!m->size || end < m->phys || end > (1ull << physical_address_bits()))
+	if (!m->size || end < m->phys || end > (1ull << paging_address_bits()))
 		return -1; /* beyond MAXPHYADDR, a PAE entry's reserved bits would be set (#PF, SDM Vol. 3A, 4.4.2) */
+	if (m->type == MEMTYPE_WC && !wc_available())
+		m->type = MEMTYPE_UC;
 	u64 bits = type_bits(m->type);
 	if (end <= UNMAPPED_REGION_START)
-		return map_identity(m, bits);
+		return map_pages(m, (u32)m->phys, bits);
 	return m->large ? map_window(m, bits) : -1;
 }
 
@@ -162,10 +186,6 @@ int paging_enable(void)
 		return PAGING_NO_PAE; /* CPUID.1:EDX.PAE: pre-P6 CPUs (none of which has VMX) */
 	for (u32 dir = 0; dir < 4; dir++)
 		pdpt[dir] = (u32)&page_directory[dir * 512] | PTE_PRESENT; /* PDPTEs have no R/W bit */
-	/* Paging is off: no translation uses the PAT yet, so it can change without a flush (SDM Vol. 3A, 12.12.4). */
-	if (have_pat())
-		pat_fault = wrmsr_safe(IA32_PAT, PAGING_PAT_VALUE);
-
 	write_cr4(read_cr4() | CR4_PAE);
 	write_cr3((u32)pdpt);
 	/* Some hypervisors refuse 32-bit paging modes (#GP): report it, do not die. */

@@ -50,8 +50,14 @@ struct table_register {
 	u32 base;
 } PACKED;
 
+/*
+ * Before halting: a locked instruction drains the write-combining buffers (SDM
+ * Vol. 3A, 12.3.1 "Buffering of Write Combining Memory Locations"), so the
+ * last glyphs drawn into a WC framebuffer reach it; HLT alone does not.
+ */
 static inline NORETURN void halt_forever(void)
 {
+	__asm__ volatile("lock orl $0, (%%esp)" : : : "memory");
 	for (;;)
 		__asm__ volatile("cli; hlt");
 }

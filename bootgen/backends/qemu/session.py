@@ -183,7 +183,7 @@ async def _drive(config: QemuConfig, proc: EmulatorProcess, qmp_socket: socket.s
             # host makes the work.
             loop.run_in_executor(None, while_guest_runs)
         shutdown = asyncio.ensure_future(_next_stop_or_shutdown(listener))
-        nmis = asyncio.ensure_future(_send_nmis(qmp, config.nmi_every_s, serial.size)) if config.nmi_every_s else None
+        nmis = asyncio.ensure_future(_send_nmis(qmp, config.nmi_every_s, serial)) if config.nmi_every_s else None
         nothing_booted = asyncio.ensure_future(_firmware_gave_up(serial))
         await asyncio.wait({exited, shutdown, nothing_booted}, timeout=max(deadline - time.monotonic(), 0.01),
                            return_when=asyncio.FIRST_COMPLETED)
@@ -204,7 +204,7 @@ async def _drive(config: QemuConfig, proc: EmulatorProcess, qmp_socket: socket.s
             reason = shutdown.result() if shutdown.done() and not shutdown.cancelled() else None
             status = exited.result()
             ending, detail = _classify_exit(status, reason)
-        elif nothing_booted.done() and not nothing_booted.cancelled():
+        elif nothing_booted.done() and not nothing_booted.cancelled() and nothing_booted.exception() is None:
             ending, detail = Ending.NOTHING_BOOTED, "the firmware found nothing it would boot"
         elif shutdown.done() and shutdown.result() == "stopped":
             # The VM stopped without exiting: QEMU paused it on an internal error (e.g. KVM emulation failure).
@@ -224,16 +224,21 @@ async def _drive(config: QemuConfig, proc: EmulatorProcess, qmp_socket: socket.s
             await asyncio.wait_for(qmp.disconnect(), 1.0)
 
 
-async def _send_nmis(qmp, every_s: float, serial_size: Callable[[], int]) -> None:
+async def _send_nmis(qmp, every_s: float, serial: SerialCapture) -> None:
     """QMP inject-nmi at a steady rate, as a watchdog or a BMC would, until the run ends.
 
-    The first NMI waits for the stub's first serial byte: by then its IDT is loaded (stage/main.c). Before,
-    the firmware or the loader runs, and an NMI in a protected-mode loader without an IDT resets the machine.
+    The first NMI waits for the stub's begin line: by then its IDT is loaded (stage/main.c). Before, the
+    firmware or the loader runs, and an NMI there can reset or hang the machine.
     """
     import asyncio
 
-    while not serial_size():
-        await asyncio.sleep(0.01)
+    seen, offset = b"", 0
+    while BEGIN_LINE not in seen:
+        chunk = serial.read_from(offset)
+        offset += len(chunk)
+        seen = seen[-64:] + chunk
+        if not chunk:
+            await asyncio.sleep(0.01)
     while True:
         await asyncio.sleep(every_s)
         try:
@@ -250,7 +255,10 @@ async def _firmware_gave_up(serial: SerialCapture) -> None:
 
     seen, offset = b"", 0
     while True:
-        chunk = serial.read_from(offset)
+        try:
+            chunk = serial.read_from(offset)
+        except OSError:  # cannot happen with an open file; if it does, never end the run on it
+            await asyncio.Event().wait()
         offset += len(chunk)
         seen = seen[-256:] + chunk  # enough overlap for a message split between reads
         if BEGIN_LINE in seen:

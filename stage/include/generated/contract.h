@@ -213,6 +213,7 @@
 #define WARN_UNKNOWN_OPTION "unknown-option"
 #define WARN_INJECT_NOT_APPLICABLE "inject-not-applicable"
 #define WARN_SERIAL_ABSENT "serial-absent"
+#define WARN_SERIAL_STUCK "serial-stuck"
 #define WARN_VMCS_MEMORY_TYPE "vmcs-memory-type"
 #define WARN_VMXE_STUCK "vmxe-stuck"
 #define WARN_UNMAPPED "unmapped"
