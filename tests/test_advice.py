@@ -60,6 +60,7 @@ def test_qemu_tcg_is_told_to_use_kvm_or_bochs():
     verdict, text = log_advice("qemu-tcg-no-vmx.log")
     assert verdict is Verdict.NO_VMX
     assert "TCG" in text and "--backend bochs" in text and "AMD-V" in text
+    assert "SVM Mode" not in text and "firmware" not in text  # an emulator's CPU has no firmware setting to change
 
 
 def test_kvm_guest_without_vmx_gets_nested_advice():

@@ -22,6 +22,7 @@ from ..decode.facts import CpuFacts
 from ..decode.guest import trace_problem
 from .advice_text import (
     AMD_V,
+    AMD_V_UNTESTED,
     FIRMWARE_SETUP,
     KVM_SIGNATURE,
     NESTED_BY_HYPERVISOR,
@@ -54,12 +55,12 @@ def nested_advice(identity: CpuIdentity) -> list[str]:
 def _no_vmx(facts: CpuFacts, detail: dict) -> list[str]:
     identity = facts.identity
     if identity.svm_capable_vendor:
-        lines = [AMD_V]
-        if identity.hypervisor:
-            vendor = identity.hypervisor_vendor or ""
-            lines.append(NESTED_BY_HYPERVISOR[vendor] if vendor in NESTED_BY_HYPERVISOR and vendor != KVM_SIGNATURE
-                         else NESTED_KVM_AMD)
-        return lines
+        if not identity.hypervisor:
+            return [AMD_V]
+        # Under a hypervisor or an emulator the firmware's SVM setting is not what decides: the host does.
+        vendor = identity.hypervisor_vendor or ""
+        return [AMD_V_UNTESTED, NESTED_BY_HYPERVISOR[vendor] if vendor in NESTED_BY_HYPERVISOR and
+                vendor != KVM_SIGNATURE else NESTED_KVM_AMD]
     if identity.hypervisor:
         return nested_advice(identity)
     return ["this CPU does not report VT-x (CPUID.1:ECX.VMX = 0): check the processor's specification "

@@ -22,8 +22,8 @@ NESTED_BY_HYPERVISOR = {
                     "nested VMX, or `--backend bochs` for an emulated VT-x CPU",
 }
 
-AMD_V = ("AMD CPUs use AMD-V (SVM), which bootgen does not test yet; for AMD-V, enable 'SVM Mode' in the firmware "
-         "setup")
+AMD_V_UNTESTED = "AMD CPUs use AMD-V (SVM), which bootgen does not test yet"
+AMD_V = AMD_V_UNTESTED + "; for AMD-V, enable 'SVM Mode' in the firmware setup"
 NESTED_KVM_AMD = "on a KVM host with an AMD CPU, nested AMD-V needs `kvm_amd nested=1` and `-cpu host`"
 FIRMWARE_SETUP = ("enable 'Intel Virtualization Technology' (VT-x) in the firmware setup (BIOS/UEFI), save, then "
                   "power the machine off and on again: IA32_FEATURE_CONTROL stays locked until a reset")
