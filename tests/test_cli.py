@@ -13,6 +13,8 @@ from conftest import DATA, run_cli
 @pytest.mark.parametrize("args", [
     ["run", "--smp", "0"],
     ["run", "--memory", "-1"],
+    ["run", "--memory", "16"],                      # below the stub's load address (16 MiB) plus room
+    ["run", "--backend", "bochs", "--memory", "16"],
     ["run", "--timeout", "abc"],
     ["run", "--backend", "vmware"],
     ["run", "--expect", "maybe"],

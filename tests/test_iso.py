@@ -121,6 +121,8 @@ def test_embedded_config_boots_stub_with_quoted_words() -> None:
                           "boot"]
     assert grub.embedded_config("/s", "", grub.EFI).splitlines()[-2] == "multiboot2 /s"
     assert grub.embedded_config("/s", "", grub.BIOS).splitlines()[-2] == "multiboot /s"
+    # An ELF without a multiboot2 header (bootgen iso --image) is loaded with multiboot on UEFI too.
+    assert grub.embedded_config("/s", "", grub.EFI, multiboot2=False).splitlines()[-2] == "multiboot /s"
 
 
 def test_bios_config_loads_each_module_before_its_first_command() -> None:
@@ -570,4 +572,25 @@ def test_boot(boot: Boot, built: iso.IsoResult, tmp_path: Path) -> None:
     assert done.returncode == QEMU_EXIT_STATUS, (done.returncode, done.stderr[-400:],
                                                  output[-400:])
     assert MARKER + b"\n" in output
+    assert b"CMDLINE=[" + EXPECTED_CMDLINE + b"]" in output
+
+
+@_apply([*needs_grub, *needs_qemu])
+def test_a_multiboot1_only_elf_still_boots_on_uefi(tmp_path: Path) -> None:
+    """GRUB-EFI's multiboot2 would refuse it: the ISO builder sees the missing header and uses multiboot."""
+    if not (OVMF_CODE.is_file() and OVMF_VARS.is_file()):
+        pytest.skip("OVMF firmware (package ovmf) is not installed")
+    if (why := tools_available()) is not None:
+        pytest.skip(why)
+    from bootgen.image.elf import find_multiboot2_header
+    v1_only = build_tiny_elf(tmp_path / "elf", multiboot2=False)
+    assert find_multiboot2_header(v1_only.read_bytes()) is None
+    assert find_multiboot2_header(build_tiny_elf(tmp_path / "both").read_bytes()) is not None
+    image = iso.build_iso(iso.IsoConfig(elf=v1_only, output=tmp_path / "v1.iso", cmdline=CMDLINE)).path
+    serial = tmp_path / "serial.log"
+    done = subprocess.run(_qemu_command(Boot("ovmf", "cd"), image, tmp_path, serial), capture_output=True,
+                          timeout=60)
+    output = serial.read_bytes() if serial.exists() else b""
+    assert done.returncode == QEMU_EXIT_STATUS, output[-400:]
+    assert b"FLAGS=" in output and b"MB2" not in output  # loaded as multiboot v1
     assert b"CMDLINE=[" + EXPECTED_CMDLINE + b"]" in output

@@ -44,6 +44,8 @@ def test_only_what_the_stub_uses_is_mapped(stub_elf):
     assert ranges["apic"][0]["cache"] == "uc"  # device registers never cached
     assert all(r["linear"] == f"0x{int(r['phys'], 16):08x}" for rs in ranges.values() for r in rs)
     assert "multiboot" in ranges  # the loader's information stays at hand
+    # IA32_PAT programmed on every boot, framebuffer or not: each entry means what paging.c says.
+    assert any(w.index == 0x277 and w.fault is None for w in result.report.boot_cpu.msr_writes)
 
 
 def test_a_framebuffer_above_4_gib_is_drawn(stub_elf):

@@ -12,6 +12,9 @@ QEMU_ACCELS = ("tcg", "kvm")
 QEMU_FIRMWARES = ("seabios", "ovmf", "ovmf-secboot")
 QEMU_MEDIA = ("kernel", "cd", "disk")       # kernel: -kernel ELF; cd / disk: boot an ISO
 QEMU_CPU = {"tcg": "max", "kvm": "host"}     # the CPU model per accelerator
+#: The least guest memory a boot can have: the stub is linked at 16 MiB (linker/stub.ld), and GRUB and the
+#: firmware need room of their own.
+MIN_MEMORY_MIB = 32
 QEMU_MEMORY_MIB = {"seabios": 128, "ovmf": 256, "ovmf-secboot": 256}
 QEMU_TIMEOUT_S = {"kernel": 30.0, "cd": 60.0, "disk": 60.0}
 #: How long QEMU gets to offer QMP and to accept 'cont'.

@@ -22,6 +22,9 @@ from ..errors import BuildError, UsageError
 
 MULTIBOOT_MAGIC = 0x1BADB002
 MULTIBOOT_SEARCH_BYTES = 8192
+#: Multiboot2 1.6, 3.1: the header is 8-byte aligned within the first 32768 bytes.
+MULTIBOOT2_MAGIC = 0xE85250D6
+MULTIBOOT2_SEARCH_BYTES = 32768
 CMDLINE_SECTION = project.EMBEDDED_CMDLINE_SECTION
 #: Symbols VMX and paging need 4 KiB aligned: the page tables, and the per-CPU structures whose VMXON and
 #: VMCS regions come first (stage/include/cpu.h checks the offsets inside them at compile time).
@@ -48,6 +51,16 @@ def find_multiboot_header(data: bytes) -> tuple[int, int] | None:
         magic, flags, checksum = struct.unpack_from("<III", data, offset)
         if magic == MULTIBOOT_MAGIC and (magic + flags + checksum) & 0xFFFFFFFF == 0:
             return offset, flags
+    return None
+
+
+def find_multiboot2_header(data: bytes) -> int | None:
+    """The offset of the first valid multiboot2 header (magic, architecture, length, checksum), or None."""
+    limit = min(len(data), MULTIBOOT2_SEARCH_BYTES) - 16
+    for offset in range(0, limit + 1, 8):
+        magic, arch, length, checksum = struct.unpack_from("<IIII", data, offset)
+        if magic == MULTIBOOT2_MAGIC and (magic + arch + length + checksum) & 0xFFFFFFFF == 0 and length >= 16:
+            return offset
     return None
 
 

@@ -48,7 +48,7 @@ class Platform:
     modules: tuple[str, ...]           # inside the core image
     loaded_modules: tuple[str, ...] = ()  # loaded with insmod from $prefix/<name> on the medium
     boot_images: tuple[str, ...] = ()     # other files of the module directory the ISO needs
-    loader: str = "multiboot"          # the GRUB command (and module) that loads the stub
+    loader: str = "multiboot"          # the GRUB command (and module) that loads an ELF with a multiboot2 header
 
     @property
     def required_files(self) -> tuple[str, ...]:
@@ -74,12 +74,13 @@ BIOS = Platform(
 # at the same path in both file systems. Without efi_gop GRUB says "no suitable
 # video mode found" and the multiboot info carries no framebuffer (flags bit 12).
 # The stub is loaded with multiboot2 here: its information carries the EFI system
-# table and the ACPI RSDP, which multiboot (v1) on UEFI has no way to pass.
+# table and the ACPI RSDP, which multiboot (v1) on UEFI has no way to pass; an ELF
+# without a multiboot2 header (`bootgen iso --image`) gets multiboot.
 EFI = Platform(
     name="x86_64-efi",
     image_format="x86_64-efi",
     package="grub-efi-amd64-bin",
-    modules=("fat", "iso9660", "part_msdos", "efi_gop", *_COMMON_MODULES, "multiboot2"),
+    modules=("fat", "iso9660", "part_msdos", "efi_gop", *_COMMON_MODULES, "multiboot", "multiboot2"),
     loader="multiboot2",
 )
 
@@ -137,7 +138,7 @@ def quote_word(word: str) -> str:
     return "'" + word.replace("'", "'\\''") + "'"
 
 
-def embedded_config(stub_path: str, cmdline: str, platform: Platform) -> str:
+def embedded_config(stub_path: str, cmdline: str, platform: Platform, multiboot2: bool = True) -> str:
     """The config GRUB runs at start-up: the platform's loaded modules, serial and
     screen consoles, then load and boot the stub.
 
@@ -149,7 +150,8 @@ def embedded_config(stub_path: str, cmdline: str, platform: Platform) -> str:
     """
     check_cmdline(cmdline)
     args = " ".join(quote_word(word) for word in cmdline.split(" ") if word)
-    multiboot = f"{platform.loader} {stub_path} {args}".rstrip()
+    command = platform.loader if multiboot2 else "multiboot"
+    multiboot = f"{command} {stub_path} {args}".rstrip()
     return "\n".join([
         *(f"insmod {name}" for name in platform.loaded_modules),
         "serial --unit=0 --speed=115200",

@@ -31,6 +31,7 @@ from pycdlib.pycdlibexception import PyCdlibException
 from ..errors import BuildError, UsageError
 from ..files import write_atomically
 from . import fat, grub, hybrid
+from .elf import find_multiboot2_header
 
 STUB_PATH = "/boot/stub.elf"          # same path on the ISO and in the ESP
 # Dates when neither the caller nor SOURCE_DATE_EPOCH sets one: 1980-01-01T00:00:00Z, the
@@ -68,8 +69,9 @@ def build_iso(config: IsoConfig) -> IsoResult:
     core = grub.make_core_image(tools, grub.BIOS, grub.embedded_config(STUB_PATH, config.cmdline, grub.BIOS),
                                 config.cache_dir)
     modules = grub.loaded_module_files(tools, grub.BIOS)
-    efi_app = grub.make_core_image(tools, grub.EFI, grub.embedded_config(STUB_PATH, config.cmdline, grub.EFI),
-                                   config.cache_dir)
+    has_multiboot2 = find_multiboot2_header(elf) is not None
+    efi_app = grub.make_core_image(tools, grub.EFI, grub.embedded_config(STUB_PATH, config.cmdline, grub.EFI,
+                                                                         has_multiboot2), config.cache_dir)
     mbr_code = grub.boot_hybrid_mbr(tools)
     esp = fat.make_fat_image({"EFI/BOOT/BOOTX64.EFI": efi_app, STUB_PATH.lstrip("/"): elf},
                              fat.FatOptions(epoch=epoch))

@@ -19,9 +19,21 @@
 #define TAG_ACPI_NEW 15
 #define MAX_INFO_SIZE (1u << 20) /* far more than any loader hands over: a bound for a corrupt block */
 
+#define MMAP_HEADER 8 /* u32 entry_size, u32 entry_version (3.6.8) */
+#define RSDP_V1_SIZE 20
+#define RSDP_V2_SIZE 36
+
 struct tag {
 	u32 type, size;
 };
+
+static int terminated(const u8 *s, u32 size)
+{
+	for (u32 i = 0; i < size; i++)
+		if (!s[i])
+			return 1;
+	return 0;
+}
 
 /*
  * The framebuffer tag (3.6.12). GRUB's multiboot2.h declares the byte after
@@ -51,18 +63,25 @@ void multiboot2_read(u32 info, struct multiboot_info *mbi, struct boot_extra *ex
 		if (tag->type == TAG_END || tag->size < sizeof(struct tag) || tag->size > info + total - at)
 			break;
 		const u8 *body = (const u8 *)(tag + 1);
+		u32 body_size = tag->size - sizeof(struct tag);
 		switch (tag->type) {
 		case TAG_CMDLINE:
-			mbi->flags |= MBI_FLAG_CMDLINE;
-			mbi->cmdline = (u32)body;
+			if (terminated(body, body_size)) {
+				mbi->flags |= MBI_FLAG_CMDLINE;
+				mbi->cmdline = (u32)body;
+			}
 			break;
 		case TAG_LOADER_NAME:
-			mbi->flags |= MBI_FLAG_LOADER_NAME;
-			mbi->boot_loader_name = (u32)body;
+			if (terminated(body, body_size)) {
+				mbi->flags |= MBI_FLAG_LOADER_NAME;
+				mbi->boot_loader_name = (u32)body;
+			}
 			break;
 		case TAG_MMAP:
-			extra->mmap = (u32)body;
-			extra->mmap_size = tag->size - sizeof(struct tag);
+			if (body_size >= MMAP_HEADER) { /* entry_size, entry_version, then the entries */
+				extra->mmap = (u32)body + MMAP_HEADER;
+				extra->mmap_size = body_size - MMAP_HEADER;
+			}
 			break;
 		case TAG_FRAMEBUFFER:
 			if (tag->size >= sizeof(struct tag_framebuffer)) {
@@ -83,13 +102,18 @@ void multiboot2_read(u32 info, struct multiboot_info *mbi, struct boot_extra *ex
 			}
 			break;
 		case TAG_EFI32:
-			extra->efi_systab = *(const u32 *)body;
+			if (body_size >= 4)
+				extra->efi_systab = *(const u32 *)body;
 			break;
 		case TAG_EFI64:
-			extra->efi_systab = *(const u64 *)body;
+			if (body_size >= 8)
+				extra->efi_systab = *(const u64 *)body;
 			break;
 		case TAG_ACPI_OLD:
 		case TAG_ACPI_NEW:
+			/* A whole RSDP: 20 bytes for ACPI 1.0, 36 for 2.0+ (ACPI 6.5, 5.2.5.3). */
+			if (body_size < (tag->type == TAG_ACPI_NEW ? RSDP_V2_SIZE : RSDP_V1_SIZE))
+				break;
 			if (!extra->rsdp || tag->type == TAG_ACPI_NEW) { /* the ACPI 2.0+ copy when there are both */
 				extra->rsdp = (u32)body;
 				extra->rsdp_revision = tag->type == TAG_ACPI_NEW ? 2 : 0;

@@ -17,7 +17,7 @@ struct boot_extra {
 	u32 rsdp;             /* the loader's copy of the ACPI RSDP, 0 if none */
 	u32 rsdp_revision;    /* 0: ACPI 1.0 (tag 14), 2: ACPI 2.0+ (tag 15) */
 	u64 efi_systab;       /* the EFI system table, 0 if none */
-	u32 mmap, mmap_size;  /* the memory map tag's entries */
+	u32 mmap, mmap_size;  /* the memory map's entries (after the tag's entry_size and entry_version) */
 };
 
 /* Fill mbi (flags, command line, loader name, framebuffer) and extra from the information at info. */

@@ -52,17 +52,23 @@ static int pat_fault = -2; /* -2: not written yet (or no PAT) */
 static int pat_programmed;
 
 /*
- * Program IA32_PAT once, before the first entry is built. Paging is off: no
- * translation uses the PAT yet, so it can change without a flush (SDM Vol. 3A,
- * 12.12.4). Where there is no PAT, or the write faults, WC is not available.
+ * Program IA32_PAT once, before the first entry is built (paging_map calls it
+ * first), so that every entry means what this file says, whatever the loader
+ * left. Paging is off: no translation uses the PAT yet, so it can change
+ * without a flush (SDM Vol. 3A, 12.12.4). Where there is no PAT, or the write
+ * faults, WC is not available.
  */
+static void program_pat(void)
+{
+	if (pat_programmed)
+		return;
+	pat_programmed = 1;
+	if (cpuid(CPUID_LEAF_FEATURES, 0).edx & CPUID1_EDX_PAT)
+		pat_fault = wrmsr_safe(IA32_PAT, PAGING_PAT_VALUE);
+}
+
 static int wc_available(void)
 {
-	if (!pat_programmed) {
-		pat_programmed = 1;
-		if (cpuid(CPUID_LEAF_FEATURES, 0).edx & CPUID1_EDX_PAT)
-			pat_fault = wrmsr_safe(IA32_PAT, PAGING_PAT_VALUE);
-	}
 	return pat_fault == -1;
 }
 
@@ -126,14 +132,36 @@ static int free_window(u32 n)
  * page for each chunk the range covers whole, where allowed and the directory
  * entry is free; 4 KiB pages for the rest.
  */
+static int large_fits(const struct mapping *m, u32 at, u32 end)
+{
+	return m->large && !(at & (PAGE_2M - 1)) && end - at >= PAGE_2M && !page_directory[at >> PAGE_2M_SHIFT];
+}
+
+/* The page tables the range still needs: checked first, so that a range is mapped whole or not at all. */
+static u32 tables_needed(const struct mapping *m, u32 at, u32 end)
+{
+	u32 needed = 0;
+	for (; at < end; at = ((at >> PAGE_2M_SHIFT) + 1) << PAGE_2M_SHIFT) {
+		if (large_fits(m, at, end))
+			continue;
+		if (!(page_directory[at >> PAGE_2M_SHIFT] & PTE_PRESENT))
+			needed++;
+		if (at >> PAGE_2M_SHIFT == LAST_PDE)
+			break;
+	}
+	return needed;
+}
+
 static int map_pages(struct mapping *m, u32 linear, u64 bits)
 {
 	u64 phys = m->phys & ~(u64)(PAGE_4K - 1);
 	u32 at = linear & ~(PAGE_4K - 1), end = linear + m->size; /* end <= UNMAPPED_REGION_START */
+	if (tables_needed(m, at, end) > POOL_TABLES - tables_used)
+		return -1;
 	m->page_kib = 4;
 	while (at < end) {
 		u32 chunk = at >> PAGE_2M_SHIFT;
-		if (m->large && !(at & (PAGE_2M - 1)) && end - at >= PAGE_2M && !page_directory[chunk]) {
+		if (large_fits(m, at, end)) {
 			page_directory[chunk] = phys | PTE_PRESENT | PTE_WRITABLE | PDE_PAGE_SIZE | bits;
 			m->page_kib = PAGE_2M / 1024;
 			at += PAGE_2M;
@@ -162,6 +190,7 @@ static int map_window(struct mapping *m, u64 bits)
 
 int paging_map(struct mapping *m)
 {
+	program_pat();
 	m->linear = 0;
 	m->page_kib = 0;
 	u64 end = m->phys + m->size;

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ...errors import UsageError
+from .. import defaults
 from ..outcome import Ending, RunOutcome
 from ..process import EmulatorProcess, private_directory
 from .bochsrc import (
@@ -76,8 +77,9 @@ def _validate(config: BochsConfig, install: BochsInstallation) -> Path:
         raise UsageError(f"unknown Bochs CPU model {config.cpu_model!r}; choose one of: {', '.join(models)}")
     if config.smp < 1:
         raise UsageError(f"smp must be at least 1, not {config.smp}")
-    if config.memory_mib < 1:
-        raise UsageError(f"memory_mib must be at least 1, not {config.memory_mib}")
+    if config.memory_mib < defaults.MIN_MEMORY_MIB:
+        raise UsageError(f"--memory must be at least {defaults.MIN_MEMORY_MIB} MiB (the stub is loaded at 16 MiB), "
+                         f"not {config.memory_mib}")
     if config.timeout_s <= 0:
         raise UsageError(f"timeout_s must be positive, not {config.timeout_s}")
     if not IPS_MIN <= config.ips <= IPS_MAX:

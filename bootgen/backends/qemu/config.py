@@ -48,6 +48,9 @@ def validate(config: QemuConfig, host: Host | None = None) -> None:
         raise UsageError("-kernel boots need SeaBIOS; boot an ISO (--image X.iso) to use OVMF")
     if config.media != "kernel" and config.append:
         raise UsageError("--append applies to ELF boots; bake it into the ISO with 'bootgen iso --append'")
+    if config.memory_mib < defaults.MIN_MEMORY_MIB:
+        raise UsageError(f"--memory must be at least {defaults.MIN_MEMORY_MIB} MiB (the stub is loaded at 16 MiB), "
+                         f"not {config.memory_mib}")
     if config.nmi_every_s is not None and not config.nmi_every_s > 0:
         raise UsageError("the NMI interval must be a positive number of seconds")
     if not config.image.is_file():
