@@ -43,8 +43,10 @@ def make_root(root: Path, *, cpu_flags: str = "fpu vmx sse2", nested: str | None
 
 
 def make_host(root: Path, *, tools: tuple[str, ...] = TOOLS, access: bool = True, modules: bool = True,
-              bochs: str | None = None, bochs_models: tuple[str, ...] = ("pentium", "corei7_skylake_x")) -> Host:
+              bochs: str | None = None, bochs_models: tuple[str, ...] = ("pentium", "corei7_skylake_x"),
+              kvm_trial: str | None = None) -> Host:
     return Host(
+        kvm_guest_trial=lambda: kvm_trial,
         root=root,
         which=lambda name: f"/usr/bin/{name}" if name in tools else None,
         access=lambda path, mode: access,
@@ -104,10 +106,42 @@ def test_bochs_missing_or_without_vtx_warns(tmp_path):
 def test_kvm_absent_or_inaccessible(tmp_path):
     checks = by_name(run_checks(make_host(make_root(tmp_path / "a", kvm=False))))
     assert checks["kvm"].status is Status.WARN and "does not exist" in checks["kvm"].message
-    checks = run_checks(make_host(make_root(tmp_path / "b"), access=False))
+    root = make_root(tmp_path / "b")
+    _touch(root / "etc/group", "kvm:x:104:\n")
+    checks = run_checks(make_host(root, access=False))
     kvm = by_name(checks)["kvm"]
     assert kvm.status is Status.WARN and "'kvm' group" in kvm.hint
     assert doctor.exit_status(checks) == 0
+
+
+def test_kvm_that_opens_but_runs_no_guest_is_no_pass(tmp_path):
+    # As on a host whose KVM is kvm_pvm: /dev/kvm opens, and QEMU aborts setting an MSR for -cpu host.
+    root = make_root(tmp_path / "pvm", cpu_flags="fpu sse2", nested=None)
+    _touch(root / "sys/module/kvm_pvm/parameters/x")
+    failed = by_name(run_checks(make_host(root, kvm_trial="qemu-system-x86_64: error: failed to set MSR 0x10a")))
+    kvm = failed["kvm"]
+    assert kvm.status is Status.WARN and "failed to set MSR 0x10a" in kvm.message and "kvm_pvm" in kvm.message
+    ran = by_name(run_checks(make_host(make_root(tmp_path / "ok"))))["kvm"]
+    assert ran.status is Status.PASS and "ran for a second" in ran.message and "kvm_intel" in ran.message
+
+
+def test_kvm_group_hint_only_where_the_group_exists(tmp_path):
+    without = by_name(run_checks(make_host(make_root(tmp_path / "a"), access=False)))["kvm"]
+    assert "'kvm' group" not in without.hint and "read and write access" in without.hint
+    root = make_root(tmp_path / "b")
+    _touch(root / "etc/group", "root:x:0:\nkvm:x:104:\n")
+    with_group = by_name(run_checks(make_host(root, access=False)))["kvm"]
+    assert "'kvm' group" in with_group.hint
+
+
+@pytest.mark.qemu
+def test_the_real_kvm_trial_says_what_it_saw():
+    """On this machine's real KVM (whatever it is): a trial that ran, or QEMU's own error line."""
+    host = Host()
+    if host.kvm_problem() is not None:
+        pytest.skip(f"no usable /dev/kvm here: {host.kvm_problem()}")
+    why = host.kvm_guest_trial()
+    assert why is None or ("qemu" in why.lower() or "kvm" in why.lower() or "status" in why), why
 
 
 def test_nested_parameter(tmp_path):
@@ -138,7 +172,9 @@ def test_text_and_json(tmp_path):
     text = doctor.to_text(checks)
     assert "\033[" not in text
     assert "FAIL  gcc" in text and "hint: apt-get install gcc" in text and "WARN  ovmf" in text
-    assert text.splitlines()[-1].startswith(f"{len(checks)} checks: 3 failed, 1 warnings")
+    # Two warnings: no OVMF, and a /dev/kvm that no KVM guest could be tried on without QEMU.
+    assert "WARN  kvm" in text and "without QEMU" in text
+    assert text.splitlines()[-1].startswith(f"{len(checks)} checks: 3 failed, 2 warnings")
     assert "\033[31mFAIL" in doctor.to_text(checks, color=True)
     doc = doctor.to_json(checks)
     assert doc["ok"] is False and doc["schema"] == "bootgen-doctor"

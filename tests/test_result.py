@@ -74,3 +74,11 @@ def test_corrupted_records_never_crash_the_outputs():
                            "verdict name=vmentry-failed entry_failure_reason=33"])
     text = to_text(evaluate(failure))
     assert "VM entry failed: reason 33" in text and "no qualification" in text
+
+
+def test_an_emulator_crash_is_told_once():
+    detail = "QEMU exited with status -6 before starting the guest: qemu-system-x86_64: error: failed to set MSR 0x10a"
+    outcome = RunOutcome("qemu", b"", Ending.EMULATOR_CRASH, detail)
+    text = to_text(evaluate(b"", outcome))
+    assert text.count("failed to set MSR 0x10a") == 1, text
+    assert "ended by emulator-crash" in text

@@ -28,6 +28,44 @@ KVM_DEVICE = Path("/dev/kvm")
 CPUINFO = Path("/proc/cpuinfo")
 
 
+#: How long the KVM trial guest must run without an error to count as working.
+KVM_TRIAL_SECONDS = 1.0
+
+
+def _kvm_guest_trial() -> str | None:
+    """Start a real KVM guest (QEMU, -cpu host, SeaBIOS, no disk) for about a second: None when it ran,
+    else QEMU's first error line. Only the guest started here is stopped, by its PID."""
+    import tempfile
+    import time
+
+    from .process import EmulatorProcess
+
+    qemu = shutil.which("qemu-system-x86_64")
+    if qemu is None:
+        return "qemu-system-x86_64 is not installed"
+    with tempfile.TemporaryDirectory(prefix="bootgen-kvm-trial-") as tmp:
+        stderr = Path(tmp) / "stderr"
+        cmd = [qemu, "-nodefaults", "-no-user-config", "-display", "none", "-no-reboot", "-accel", "kvm",
+               "-cpu", "host", "-m", "32"]
+        try:
+            proc = EmulatorProcess.start(cmd, stderr=stderr)
+        except OSError as exc:
+            return f"cannot start {qemu}: {exc.strerror}"
+        with proc:
+            deadline = time.monotonic() + KVM_TRIAL_SECONDS
+            while time.monotonic() < deadline and proc.poll() is None:
+                time.sleep(0.05)
+            status = proc.poll()
+            proc.stop()
+        lines = [line.strip() for line in stderr.read_text(errors="replace").splitlines() if line.strip()]
+    errors = [line for line in lines if "error" in line.lower() or "assert" in line.lower()]
+    if errors:
+        return errors[0]
+    if status is not None:
+        return f"QEMU exited with status {status} within {KVM_TRIAL_SECONDS:g} s" + (f": {lines[0]}" if lines else "")
+    return None
+
+
 def _can_import(module: str) -> bool:
     try:
         return importlib.util.find_spec(module) is not None
@@ -59,6 +97,7 @@ class Host:
     can_import: Callable[[str], bool] = _can_import
     bochs_unavailable: Callable[[], str | None] = _bochs_unavailable
     bochs_models: Callable[[], list[str]] = field(default=_bochs_models)
+    kvm_guest_trial: Callable[[], str | None] = field(default=_kvm_guest_trial)
 
     def path(self, absolute: Path | str) -> Path:
         return self.root / str(absolute).lstrip("/")
@@ -86,6 +125,25 @@ class Host:
         if not self.access(kvm, os.R_OK | os.W_OK):
             return f"{KVM_DEVICE} is not accessible (add your user to the 'kvm' group)"
         return None
+
+    def kvm_modules(self) -> list[str]:
+        """The loaded KVM vendor modules (kvm_intel, kvm_amd, kvm_pvm, ...): /sys/module, which also lists
+        built-in ones, else /proc/modules."""
+        try:
+            return sorted(p.name for p in self.path("/sys/module").iterdir() if p.name.startswith("kvm_"))
+        except OSError:
+            pass
+        try:
+            text = self.path("/proc/modules").read_text()
+        except OSError:
+            return []
+        return sorted(line.split()[0] for line in text.splitlines() if line.startswith("kvm_"))
+
+    def group_exists(self, name: str) -> bool:
+        try:
+            return any(line.split(":", 1)[0] == name for line in self.path("/etc/group").read_text().splitlines())
+        except OSError:
+            return False
 
     def nested_parameter(self, kind: str) -> str | None:
         """The kvm_intel / kvm_amd ``nested`` parameter's value; None when the module is not loaded."""

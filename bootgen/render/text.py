@@ -92,8 +92,10 @@ def to_text(result: Result, color: bool = False) -> str:
         lines.extend(f"  - {line}" for line in advice)
     if result.outcome is not None:
         o = result.outcome
+        # The detail once: where the verdict's reason already quotes it (an emulator that crashed), not again here.
+        detail = o.detail if o.detail and o.detail not in result.reason else ""
         lines.append(f"run:     {o.backend}, ended by {o.ending.value}"
-                     f"{' (' + o.detail + ')' if o.detail else ''} after {o.elapsed_s:.2f} s")
+                     f"{' (' + detail + ')' if detail else ''} after {o.elapsed_s:.2f} s")
     if framing.found_begin:
         lines += _fact_lines(result)
     if not framing.complete and framing.problem:

@@ -121,14 +121,25 @@ def check_bochs(host: Host) -> list[Check]:
 
 
 def check_kvm(host: Host) -> list[Check]:
+    """Not only whether /dev/kvm opens: whether a KVM guest really runs (a one-second trial start)."""
+    modules = host.kvm_modules()
+    named = f" (module {', '.join(modules)})" if modules else ""
     if host.kvm_problem() is None:
-        return [Check("kvm", Status.PASS, f"{KVM_DEVICE} is accessible")]
+        if not host.which("qemu-system-x86_64"):
+            return [Check("kvm", Status.WARN, f"{KVM_DEVICE} is accessible{named}, but without QEMU no KVM guest "
+                          "could be tried", "apt-get install qemu-system-x86")]
+        if (why := host.kvm_guest_trial()) is not None:
+            return [Check("kvm", Status.WARN, f"{KVM_DEVICE} is accessible{named}, but a KVM guest does not run: "
+                          f"{why}", "use `--accel tcg` (the default) or `--backend bochs`; this host's KVM "
+                          "cannot run bootgen's guest")]
+        return [Check("kvm", Status.PASS, f"{KVM_DEVICE}{named}: a KVM guest (-cpu host) ran for a second")]
     if not host.path(KVM_DEVICE).exists():
         return [Check("kvm", Status.WARN, f"{KVM_DEVICE} does not exist: QEMU can only use TCG (no VT-x)",
                       "enable VT-x in the firmware and load kvm_intel (`modprobe kvm_intel`); in a VM, enable "
                       "nested virtualization on its host")]
-    return [Check("kvm", Status.WARN, f"{KVM_DEVICE} exists but is not accessible",
-                  "add your user to the 'kvm' group (`sudo adduser $USER kvm`), then log in again")]
+    hint = ("add your user to the 'kvm' group (`sudo adduser $USER kvm`), then log in again"
+            if host.group_exists("kvm") else f"give your user read and write access to {KVM_DEVICE}")
+    return [Check("kvm", Status.WARN, f"{KVM_DEVICE}{named} exists but is not accessible", hint)]
 
 
 def check_cpu_flags(host: Host) -> tuple[list[Check], set[str]]:
