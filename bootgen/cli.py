@@ -21,7 +21,7 @@ from .commands.doctor import cmd_doctor
 from .commands.images import cmd_build, cmd_iso
 from .commands.report import DEFAULT_MAX_BYTES, cmd_report
 from .commands.run import cmd_run
-from .contract import ports
+from .contract import ports, project
 from .contract.exit_status import SIGNAL_BASE, ExitStatus
 from .contract.verdicts import Verdict
 from .errors import BootgenError, UsageError
@@ -76,6 +76,7 @@ def _verdict(text: str) -> Verdict:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="bootgen", description="Build and boot a bare-metal VT-x readiness probe.")
+    parser.add_argument("--version", action="version", version=f"bootgen {project.VERSION}")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     b = sub.add_parser("build", help="compile and link the stub (default build/stub.elf)")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sysconfig
 from pathlib import Path
 
 from .errors import BootgenError, BuildError
@@ -12,16 +13,27 @@ DEFAULT_ELF = DEFAULT_BUILD_DIR / "stub.elf"
 DEFAULT_ISO = DEFAULT_BUILD_DIR / "bootgen.iso"
 
 
-def source_root() -> Path:
-    """The checkout that holds stage/ and linker/ (BOOTGEN_SOURCE_DIR overrides)."""
+#: Where an installed (non-editable) copy keeps the stub's sources: <prefix>/share/bootgen (pyproject.toml).
+INSTALLED_SOURCES = Path("share") / "bootgen"
+
+
+def source_candidates() -> list[Path]:
+    """Where the stub's sources are looked for, in order: BOOTGEN_SOURCE_DIR, the checkout this package
+    runs from, the installed copy's data files."""
     override = os.environ.get("BOOTGEN_SOURCE_DIR")
     candidates = [Path(override)] if override else []
     candidates.append(Path(__file__).resolve().parent.parent)
-    for root in candidates:
+    candidates.append(Path(sysconfig.get_paths()["data"]) / INSTALLED_SOURCES)
+    return candidates
+
+
+def source_root() -> Path:
+    """The folder that holds stage/ and linker/: a checkout, or an installed copy's data files."""
+    for root in source_candidates():
         if (root / "stage").is_dir() and (root / "linker" / "stub.ld").is_file():
             return root
-    raise BuildError("stub sources not found: install bootgen from its checkout "
-                     "(pip install -e .) or set BOOTGEN_SOURCE_DIR to it")
+    raise BuildError("stub sources not found: reinstall bootgen (pip install bootgen, or pip install -e . "
+                     "from its checkout) or set BOOTGEN_SOURCE_DIR to a checkout")
 
 
 def cache_dir() -> Path:

@@ -44,9 +44,10 @@ def make_root(root: Path, *, cpu_flags: str = "fpu vmx sse2", nested: str | None
 
 def make_host(root: Path, *, tools: tuple[str, ...] = TOOLS, access: bool = True, modules: bool = True,
               bochs: str | None = None, bochs_models: tuple[str, ...] = ("pentium", "corei7_skylake_x"),
-              kvm_trial: str | None = None) -> Host:
+              kvm_trial: str | None = None, sources: str | None = "checkout") -> Host:
     return Host(
         kvm_guest_trial=lambda: kvm_trial,
+        stub_sources=lambda: None if sources is None else root / sources,
         root=root,
         which=lambda name: f"/usr/bin/{name}" if name in tools else None,
         access=lambda path, mode: access,
@@ -66,7 +67,7 @@ def test_complete_host_passes(tmp_path):
     assert doctor.exit_status(checks) == 0
     names = [c.name for c in checks]
     assert names == ["gcc", "ld", "grub-mkimage", "grub-i386-pc", "grub-x86_64-efi", "qemu", "ovmf", "bochs",
-                     "bochs-vtx", "kvm", "host-cpu", "kvm-nested", "python-lief", "python-pycdlib",
+                     "bochs-vtx", "kvm", "host-cpu", "kvm-nested", "stub-sources", "python-lief", "python-pycdlib",
                      "python-qemu.qmp"]
 
 
@@ -123,6 +124,11 @@ def test_kvm_that_opens_but_runs_no_guest_is_no_pass(tmp_path):
     assert kvm.status is Status.WARN and "failed to set MSR 0x10a" in kvm.message and "kvm_pvm" in kvm.message
     ran = by_name(run_checks(make_host(make_root(tmp_path / "ok"))))["kvm"]
     assert ran.status is Status.PASS and "ran for a second" in ran.message and "kvm_intel" in ran.message
+
+
+def test_missing_stub_sources_fail(tmp_path):
+    checks = by_name(run_checks(make_host(make_root(tmp_path), sources=None)))
+    assert checks["stub-sources"].status is Status.FAIL and "BOOTGEN_SOURCE_DIR" in checks["stub-sources"].hint
 
 
 def test_kvm_group_hint_only_where_the_group_exists(tmp_path):

@@ -66,6 +66,17 @@ def _kvm_guest_trial() -> str | None:
     return None
 
 
+def _stub_sources() -> Path | None:
+    """Where the stub's sources are (a checkout or the installed copy), or None."""
+    from ..errors import BuildError
+    from ..locations import source_root
+
+    try:
+        return source_root()
+    except BuildError:
+        return None
+
+
 def _can_import(module: str) -> bool:
     try:
         return importlib.util.find_spec(module) is not None
@@ -98,6 +109,7 @@ class Host:
     bochs_unavailable: Callable[[], str | None] = _bochs_unavailable
     bochs_models: Callable[[], list[str]] = field(default=_bochs_models)
     kvm_guest_trial: Callable[[], str | None] = field(default=_kvm_guest_trial)
+    stub_sources: Callable[[], Path | None] = field(default=_stub_sources)
 
     def path(self, absolute: Path | str) -> Path:
         return self.root / str(absolute).lstrip("/")

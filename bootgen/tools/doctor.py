@@ -176,6 +176,14 @@ def check_nested(host: Host, flags: set[str]) -> list[Check]:
                   f"{'VT-x' if kind == 'vmx' else 'AMD-V'}", reload_hint)]
 
 
+def check_sources(host: Host) -> list[Check]:
+    found = host.stub_sources()
+    if found is not None:
+        return [Check("stub-sources", Status.PASS, f"the stub's sources: {found}")]
+    return [Check("stub-sources", Status.FAIL, "the stub's sources (stage/, linker/) are not found: nothing can "
+                  "be built", "reinstall bootgen, or set BOOTGEN_SOURCE_DIR to a checkout")]
+
+
 def check_python(host: Host) -> list[Check]:
     out = []
     for module, purpose in PYTHON_MODULES:
@@ -193,7 +201,7 @@ def run_checks(host: Host | None = None) -> list[Check]:
     flag_checks, flags = check_cpu_flags(host)
     return [
         *check_toolchain(host), *check_grub(host), *check_qemu(host), *check_ovmf(host), *check_bochs(host),
-        *check_kvm(host), *flag_checks, *check_nested(host, flags), *check_python(host),
+        *check_kvm(host), *flag_checks, *check_nested(host, flags), *check_sources(host), *check_python(host),
     ]
 
 
