@@ -111,6 +111,7 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--expect", type=_verdict, metavar="VERDICT",
                    help="exit 0 only if this verdict is reached")
     r.add_argument("--json", action="store_true", help="print the result as JSON")
+    r.add_argument("--quiet", "-q", action="store_true", help="print only the verdict line")
     r.add_argument("--keep-log", type=Path, metavar="PATH", help="save the serial log here")
     r.add_argument("--junit", type=Path, metavar="PATH", help="write a JUnit XML report here")
 
@@ -118,8 +119,9 @@ def build_parser() -> argparse.ArgumentParser:
     rep.add_argument("log", help="the captured serial log; - reads standard input")
     rep.add_argument("--max-bytes", type=_positive_int, default=DEFAULT_MAX_BYTES, metavar="N",
                      help=f"refuse a log larger than this (default {DEFAULT_MAX_BYTES})")
-    rep.add_argument("--expect", type=_verdict, metavar="VERDICT")
-    rep.add_argument("--json", action="store_true")
+    rep.add_argument("--expect", type=_verdict, metavar="VERDICT", help="exit 0 only if this verdict is reached")
+    rep.add_argument("--json", action="store_true", help="print the result as JSON")
+    rep.add_argument("--quiet", "-q", action="store_true", help="print only the verdict line")
     rep.add_argument("--junit", type=Path, metavar="PATH", help="write a JUnit XML report here")
 
     doc = sub.add_parser("doctor", help="check that this host has what bootgen needs")
@@ -138,7 +140,11 @@ def main(argv: list[str] | None = None) -> int:
         sys.stdout.reconfigure(errors="backslashreplace")  # type: ignore[union-attr]
         sys.stderr.reconfigure(errors="backslashreplace")  # type: ignore[union-attr]
     try:
-        args = build_parser().parse_args(argv)
+        parser = build_parser()
+        if not (sys.argv[1:] if argv is None else argv):
+            parser.print_help(sys.stderr)  # no command: say what there is
+            return ExitStatus.USAGE
+        args = parser.parse_args(argv)
         args.started = started
         return COMMANDS[args.command](args)
     except BootgenError as exc:

@@ -14,6 +14,10 @@ from conftest import DATA, run_cli
     ["run", "--smp", "0"],
     ["run", "--memory", "-1"],
     ["run", "--memory", "16"],                      # below the stub's load address (16 MiB) plus room
+    ["run", "--cpu", "host"],                        # host needs KVM
+    ["run", "--backend", "bochs", "--image", "stub.elf"],
+    ["run", "--backend", "bochs", "--serial-port", "0x2f8"],
+    ["run", "--backend", "bochs", "--append", "serial=0x2f8"],
     ["run", "--backend", "bochs", "--memory", "16"],
     ["run", "--timeout", "abc"],
     ["run", "--backend", "vmware"],
@@ -104,3 +108,38 @@ def test_unreadable_log(tmp_path):
     log.chmod(0)
     proc = run_cli("report", str(log))
     assert proc.returncode == 2 and len(proc.stderr.strip().splitlines()) == 1
+
+
+def test_a_qemu_option_on_bochs_names_that_option_only():
+    proc = run_cli("run", "--backend", "bochs", "--firmware", "ovmf")
+    assert proc.returncode == 2 and "--firmware is a QEMU option" in proc.stderr
+    assert "--cpu" not in proc.stderr and "--media" not in proc.stderr, proc.stderr
+
+
+def test_no_command_prints_the_usage():
+    proc = run_cli()
+    assert proc.returncode == 2 and proc.stderr.startswith("usage: bootgen") and "doctor" in proc.stderr
+
+
+def test_quiet_prints_the_verdict_line_only():
+    proc = run_cli("report", "--quiet", str(DATA / "qemu-tcg-no-vmx.log"))
+    assert proc.returncode == 1 and proc.stdout.splitlines() == [
+        "verdict: no-vmx  this CPU does not offer VT-x (CPUID.1:ECX.VMX = 0)"], proc.stdout
+
+
+@pytest.mark.qemu
+@pytest.mark.grub
+def test_media_cd_without_an_image_boots_an_iso_built_with_the_command_line():
+    proc = run_cli("run", "--media", "cd", "--append", "serial=0x2f8 inject=ud2", "--json")
+    doc = json.loads(proc.stdout)
+    assert doc["verdict"] == "fault" and doc["vector"] == 6, doc["reason"]  # the ISO's command line, on COM2
+    assert doc["run"]["media"] == "cd" and doc["run"]["image"].endswith(".iso")
+    assert doc["boot"]["loader"].startswith("GRUB")
+
+
+@pytest.mark.bochs
+@pytest.mark.grub
+def test_append_on_bochs_builds_its_iso():
+    proc = run_cli("run", "--backend", "bochs", "--append", "inject=ud2", "--json", timeout=180)
+    doc = json.loads(proc.stdout)
+    assert doc["verdict"] == "fault" and doc["vector"] == 6, doc["reason"]

@@ -19,6 +19,8 @@ def emit(result, args: argparse.Namespace, extra: dict | None = None) -> int:
     if args.json:
         import json
         text = json.dumps(to_json(result, extra), indent=2, sort_keys=False)
+    elif getattr(args, "quiet", False):
+        text = to_text(result, color=use_color()).splitlines()[0]  # "verdict: NAME  reason"
     else:
         text = to_text(result, color=use_color())
     try:

@@ -18,9 +18,13 @@ def run_elf(append: str = "") -> Path:
 
 
 def run_iso(cmdline: str = "") -> Path:
-    """The ISO a Bochs run builds for itself."""
+    """The ISO a run builds for itself, one per command line (concurrent runs with different ones never
+    share a file)."""
+    import hashlib
+
     from ..image.iso import IsoConfig, build_iso
-    return build_iso(IsoConfig(elf=run_elf(), output=cache_subdir("run") / "bootgen.iso", cmdline=cmdline,
+    key = hashlib.sha256(cmdline.encode()).hexdigest()[:16]
+    return build_iso(IsoConfig(elf=run_elf(), output=cache_subdir("run") / f"bootgen-{key}.iso", cmdline=cmdline,
                                cache_dir=cache_dir() / "grub")).path
 
 

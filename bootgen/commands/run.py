@@ -32,7 +32,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         from ..backends.choice import choose_backend
         choice = choose_backend()
         args.backend, args.accel = choice.backend, choice.accel
-        print(f"bootgen: testing {choice.tested}", file=sys.stderr)
+        if not args.quiet:
+            print(f"bootgen: testing {choice.tested}", file=sys.stderr)
     if args.backend == "qemu":
         outcome, extra = _run_qemu(args)
     else:
@@ -51,9 +52,21 @@ def _run_qemu(args: argparse.Namespace):
     from ..backends.qemu import QemuConfig, run_qemu
     if args.cpu_model:
         raise UsageError("--cpu-model is for Bochs; use --cpu with QEMU")
-    image = args.image if args.image is not None else run_elf()
-    is_iso = image.suffix.lower() == ".iso"
-    media = args.media or ("cd" if is_iso else "kernel")
+    if args.cpu == "host" and args.accel != "kvm":
+        raise UsageError("--cpu host needs --accel kvm (TCG emulates named CPU models only; try --cpu max)")
+    append = args.append
+    if args.image is not None:
+        image = args.image
+        is_iso = image.suffix.lower() == ".iso"
+        media = args.media or ("cd" if is_iso else "kernel")
+    else:
+        # No image given: the stub for -kernel, or an ISO built for this run (with the command line in it)
+        # when the medium or the firmware needs one.
+        media = args.media or ("kernel" if args.firmware == defaults.QEMU_FIRMWARES[0] else "cd")
+        is_iso = media != "kernel"
+        image = run_iso(append) if is_iso else run_elf()
+        if is_iso:
+            append = ""
     if media == "kernel" and is_iso:
         raise UsageError("an ISO boots as --media cd or disk, not kernel")
     cmdline = args.append
@@ -66,7 +79,7 @@ def _run_qemu(args: argparse.Namespace):
     memory = args.memory or defaults.QEMU_MEMORY_MIB[args.firmware]
     timeout = args.timeout or defaults.QEMU_TIMEOUT_S[media]
     config = QemuConfig(image=image, accel=args.accel, cpu=args.cpu, smp=args.smp, memory_mib=memory,
-                        append=args.append, timeout_s=timeout, serial_port=port, firmware=args.firmware,
+                        append=append, timeout_s=timeout, serial_port=port, firmware=args.firmware,
                         media=media)
     outcome = run_qemu(config, while_guest_runs=_import_result_modules, started=args.started)
     return outcome, {"accel": config.accel, "cpu": config.cpu_model, "firmware": config.firmware,
@@ -82,11 +95,23 @@ def _import_result_modules() -> None:
 
 def _run_bochs(args: argparse.Namespace):
     from ..backends.bochs import BochsConfig, run_bochs
-    if args.cpu or args.accel != defaults.QEMU_ACCELS[0] or args.append or args.media \
-            or args.firmware != defaults.QEMU_FIRMWARES[0]:
-        raise UsageError("--cpu, --accel, --append, --media and --firmware are QEMU options "
-                         "(Bochs boots the ISO; use --cpu-model)")
-    image = args.image if args.image is not None else run_iso()
+    for given, option, fix in ((args.cpu, "--cpu", "use --cpu-model (bootgen models lists them)"),
+                               (args.accel != defaults.QEMU_ACCELS[0], "--accel", "Bochs emulates every CPU"),
+                               (args.media, "--media", "Bochs boots the ISO from CD"),
+                               (args.firmware != defaults.QEMU_FIRMWARES[0], "--firmware", "Bochs has its BIOS")):
+        if given:
+            raise UsageError(f"{option} is a QEMU option: {fix}")
+    if args.serial_port not in (None, ports.DEFAULT_SERIAL_PORT) or \
+            options.serial_port(args.append) not in (None, ports.DEFAULT_SERIAL_PORT):
+        raise UsageError(f"Bochs's serial log is COM1 ({ports.DEFAULT_SERIAL_PORT:#x}) only: leave out "
+                         "--serial-port and serial= in --append")
+    if args.image is not None and args.image.suffix.lower() != ".iso":
+        raise UsageError(f"Bochs boots an ISO, not {args.image.name}: leave out --image, or make one with "
+                         f"`bootgen iso --image {args.image}`")
+    if args.image is not None and args.append:
+        raise UsageError("--append builds the ISO for this run: leave out --image, or bake the command line into "
+                         "your ISO with `bootgen iso --append`")
+    image = args.image if args.image is not None else run_iso(args.append)
     kwargs = {"image": image, "smp": args.smp}
     if args.cpu_model:
         kwargs["cpu_model"] = args.cpu_model
