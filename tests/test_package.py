@@ -56,3 +56,14 @@ def test_an_installed_wheel_builds_and_boots_from_anywhere(tmp_path):
     run(bootgen, "run", "--backend", "qemu", "--expect", "no-vmx")  # TCG has no VT-x
     doctor = subprocess.run([bootgen, "doctor"], cwd=work, env=env, capture_output=True, text=True, timeout=120)
     assert "PASS  stub-sources" in doctor.stdout, doctor.stdout
+
+
+@pytest.mark.qemu
+def test_the_readme_api_example_runs(tmp_path):
+    readme = (ROOT / "README.md").read_text()
+    section = readme[readme.index("## Python API"):]
+    example = section[section.index("```python\n") + 10:section.index("\n```", section.index("```python"))]
+    (tmp_path / "test_example.py").write_text(example + "\n")
+    proc = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "test_example.py"],
+                          cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0 and "1 passed" in proc.stdout, proc.stdout[-1500:]
