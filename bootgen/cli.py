@@ -80,34 +80,43 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     b = sub.add_parser("build", help="compile and link the stub (default build/stub.elf)")
-    b.add_argument("-o", "--output", type=Path, default=DEFAULT_ELF)
+    b.add_argument("-o", "--output", type=Path, default=DEFAULT_ELF, help=f"where the ELF goes (default {DEFAULT_ELF})")
     b.add_argument("--append", default="", metavar="ARGS",
                    help=f"default stub command line embedded in the image, e.g. 'serial={ports.COM_PORTS['COM2']:#x}'")
 
     i = sub.add_parser("iso", help="build a BIOS+UEFI bootable ISO (default build/bootgen.iso)")
-    i.add_argument("-o", "--output", type=Path, default=DEFAULT_ISO)
+    i.add_argument("-o", "--output", type=Path, default=DEFAULT_ISO, help=f"where the ISO goes (default {DEFAULT_ISO})")
     i.add_argument("--image", type=Path, help="stub ELF to package (default: build it)")
     i.add_argument("--append", default="", metavar="ARGS", help="stub command line baked into the ISO")
 
     r = sub.add_parser("run", help="boot the stub under an emulator and report the verdict")
     r.add_argument("--backend", choices=defaults.BACKENDS, default=defaults.DEFAULT_BACKEND,
-                   help="auto: nested KVM if the host offers VMX, else Bochs, else QEMU TCG")
+                   help=f"default {defaults.DEFAULT_BACKEND}; auto: nested KVM if the host offers VMX, else Bochs, "
+                        "else QEMU TCG")
     r.add_argument("--image", type=Path, help="ELF (QEMU -kernel) or ISO; default: build the stub "
                    "(or the ISO for Bochs)")
-    r.add_argument("--accel", choices=defaults.QEMU_ACCELS, default=defaults.QEMU_ACCELS[0], help="QEMU accelerator")
+    r.add_argument("--accel", choices=defaults.QEMU_ACCELS, default=defaults.QEMU_ACCELS[0],
+                   help=f"QEMU accelerator (default {defaults.QEMU_ACCELS[0]})")
     r.add_argument("--cpu", metavar="MODEL", help="QEMU CPU model (default " + ", ".join(
         f"{cpu} under {accel.upper()}" for accel, cpu in defaults.QEMU_CPU.items()) + ")")
     r.add_argument("--cpu-model", metavar="MODEL", help=f"Bochs CPU model (default {defaults.BOCHS_CPU_MODEL})")
-    r.add_argument("--firmware", choices=defaults.QEMU_FIRMWARES, default=defaults.QEMU_FIRMWARES[0])
+    r.add_argument("--firmware", choices=defaults.QEMU_FIRMWARES, default=defaults.QEMU_FIRMWARES[0],
+                   help=f"QEMU firmware (default {defaults.QEMU_FIRMWARES[0]}; ovmf-secboot: Secure Boot on)")
     r.add_argument("--media", choices=defaults.QEMU_MEDIA, help="how QEMU boots the image "
                    "(default: kernel for an ELF, cd for an ISO)")
-    r.add_argument("--smp", type=_positive_int, default=1)
-    r.add_argument("--memory", type=_positive_int, metavar="MiB")
-    r.add_argument("--append", default="", metavar="ARGS", help="stub command line (ELF boots)")
+    r.add_argument("--smp", type=_positive_int, default=1, help="logical CPUs (default 1)")
+    r.add_argument("--memory", type=_positive_int, metavar="MiB",
+                   help=f"guest memory (default: QEMU {defaults.QEMU_MEMORY_MIB['seabios']}, "
+                        f"{defaults.QEMU_MEMORY_MIB['ovmf']} with OVMF; Bochs {defaults.BOCHS_MEMORY_MIB}; "
+                        f"at least {defaults.MIN_MEMORY_MIB})")
+    r.add_argument("--append", default="", metavar="ARGS",
+                   help="stub command line (for an ISO the run builds, baked into it)")
     r.add_argument("--serial-port", type=_port, metavar="PORT",
                    help=f"UART port the stub writes to (default: from serial= in --append, else "
                         f"{ports.DEFAULT_SERIAL_PORT:#x})")
-    r.add_argument("--timeout", type=_positive_float, metavar="S")
+    r.add_argument("--timeout", type=_positive_float, metavar="S",
+                   help=f"seconds from start to verdict (default: QEMU {defaults.QEMU_TIMEOUT_S['kernel']:g} for "
+                        f"-kernel, {defaults.QEMU_TIMEOUT_S['cd']:g} for an ISO; Bochs {defaults.BOCHS_TIMEOUT_S:g})")
     r.add_argument("--expect", type=_verdict, metavar="VERDICT",
                    help="exit 0 only if this verdict is reached")
     r.add_argument("--json", action="store_true", help="print the result as JSON")

@@ -143,3 +143,14 @@ def test_append_on_bochs_builds_its_iso():
     proc = run_cli("run", "--backend", "bochs", "--append", "inject=ud2", "--json", timeout=180)
     doc = json.loads(proc.stdout)
     assert doc["verdict"] == "fault" and doc["vector"] == 6, doc["reason"]
+
+
+def test_every_option_says_what_it_does():
+    import argparse
+
+    from bootgen.cli import build_parser
+    parser = build_parser()
+    subparsers = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    missing = [f"{name} {action.option_strings or action.dest}" for name, sub in subparsers.choices.items()
+               for action in sub._actions if not action.help]
+    assert not missing, missing
