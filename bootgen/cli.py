@@ -93,8 +93,8 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--backend", choices=defaults.BACKENDS, default=defaults.DEFAULT_BACKEND,
                    help=f"default {defaults.DEFAULT_BACKEND}; auto: nested KVM if the host offers VMX, else Bochs, "
                         "else QEMU TCG")
-    r.add_argument("--image", type=Path, help="ELF (QEMU -kernel) or ISO; default: build the stub "
-                   "(or the ISO for Bochs)")
+    r.add_argument("--image", type=Path, help="ELF (QEMU -kernel) or ISO; default: build the stub, or an ISO "
+                   "for Bochs, --media cd|disk and OVMF")
     r.add_argument("--accel", choices=defaults.QEMU_ACCELS, default=defaults.QEMU_ACCELS[0],
                    help=f"QEMU accelerator (default {defaults.QEMU_ACCELS[0]})")
     r.add_argument("--cpu", metavar="MODEL", help="QEMU CPU model (default " + ", ".join(
@@ -103,7 +103,7 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--firmware", choices=defaults.QEMU_FIRMWARES, default=defaults.QEMU_FIRMWARES[0],
                    help=f"QEMU firmware (default {defaults.QEMU_FIRMWARES[0]}; ovmf-secboot: Secure Boot on)")
     r.add_argument("--media", choices=defaults.QEMU_MEDIA, help="how QEMU boots the image "
-                   "(default: kernel for an ELF, cd for an ISO)")
+                   "(default: kernel for an ELF, cd for an ISO or OVMF)")
     r.add_argument("--smp", type=_positive_int, default=1, help="logical CPUs (default 1)")
     r.add_argument("--memory", type=_positive_int, metavar="MiB",
                    help=f"guest memory (default: QEMU {defaults.QEMU_MEMORY_MIB['seabios']}, "

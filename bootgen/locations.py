@@ -23,8 +23,25 @@ def source_candidates() -> list[Path]:
     override = os.environ.get("BOOTGEN_SOURCE_DIR")
     candidates = [Path(override)] if override else []
     candidates.append(Path(__file__).resolve().parent.parent)
+    if (installed := _installed_sources()) is not None:
+        candidates.append(installed)
     candidates.append(Path(sysconfig.get_paths()["data"]) / INSTALLED_SOURCES)
     return candidates
+
+
+def _installed_sources() -> Path | None:
+    """Where the installed distribution put its data files, whatever the scheme (--user, --prefix, a venv)."""
+    from importlib.metadata import PackageNotFoundError, distribution
+
+    try:
+        files = distribution("bootgen").files or []
+    except PackageNotFoundError:
+        return None
+    marker = (INSTALLED_SOURCES / "linker" / "stub.ld").as_posix()
+    for file in files:
+        if file.as_posix().endswith(marker):
+            return Path(str(file.locate())).resolve().parent.parent
+    return None
 
 
 def source_root() -> Path:

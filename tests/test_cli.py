@@ -15,6 +15,7 @@ from conftest import DATA, run_cli
     ["run", "--memory", "-1"],
     ["run", "--memory", "16"],                      # below the stub's load address (16 MiB) plus room
     ["run", "--cpu", "host"],                        # host needs KVM
+    ["run", "--cpu", "host,+vmx"],
     ["run", "--backend", "bochs", "--image", "stub.elf"],
     ["run", "--backend", "bochs", "--serial-port", "0x2f8"],
     ["run", "--backend", "bochs", "--append", "serial=0x2f8"],
@@ -154,3 +155,12 @@ def test_every_option_says_what_it_does():
     missing = [f"{name} {action.option_strings or action.dest}" for name, sub in subparsers.choices.items()
                for action in sub._actions if not action.help]
     assert not missing, missing
+
+
+@pytest.mark.qemu
+@pytest.mark.grub
+def test_auto_stays_on_qemu_for_qemu_options():
+    # Bochs would refuse --media and a COM2 command line: auto picks a QEMU that takes them.
+    proc = run_cli("run", "--backend", "auto", "--media", "cd", "--append", "serial=0x2f8 inject=ud2", "--json")
+    doc = json.loads(proc.stdout)
+    assert doc["run"]["backend"] == "qemu" and doc["verdict"] == "fault", (doc["reason"], proc.stderr)

@@ -200,3 +200,13 @@ def test_cli_doctor():
     assert {c["name"] for c in doc["checks"]} >= {"gcc", "qemu", "kvm", "python-lief"}
     proc = run_cli("doctor")
     assert proc.stdout.splitlines()[-1].endswith("warnings") and "\033[" not in proc.stdout
+
+
+def test_auto_backend_choice(tmp_path):
+    from bootgen.backends.choice import choose_backend
+    no_nested = make_host(make_root(tmp_path / "n", nested="N"), tools=(*TOOLS, "bochs"))
+    assert choose_backend(no_nested).backend == "bochs"  # emulated VT-x beats TCG
+    assert (choose_backend(no_nested, qemu_only=True).backend, choose_backend(no_nested, qemu_only=True).accel) \
+        == ("qemu", "tcg")
+    nested = make_host(make_root(tmp_path / "y"))
+    assert (choose_backend(nested).backend, choose_backend(nested).accel) == ("qemu", "kvm")

@@ -42,6 +42,10 @@ def test_an_installed_wheel_builds_and_boots_from_anywhere(tmp_path):
     run(sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "-w", str(wheels), str(ROOT))
     (wheel,) = wheels.glob("bootgen-*.whl")
     names = zipfile.ZipFile(wheel).namelist()
+    carried = {n.split("/share/bootgen/", 1)[1] for n in names if "/share/bootgen/" in n}
+    sources = {p.relative_to(ROOT).as_posix() for folder in ("stage", "linker") for p in (ROOT / folder).rglob("*")
+               if p.is_file() and "__pycache__" not in p.parts}
+    assert carried == sources, carried ^ sources  # every source file, and nothing else
     assert "bootgen/py.typed" in names and any(n.endswith(".dist-info/licenses/LICENSE") for n in names), names
     run(sys.executable, "-m", "venv", str(venv))
     run(str(venv / "bin" / "pip"), "install", "-q", str(wheel))

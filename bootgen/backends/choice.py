@@ -14,10 +14,11 @@ class BackendChoice:
     tested: str         # what CPU the verdict is about, for people
 
 
-def choose_backend(host: Host | None = None) -> BackendChoice:
+def choose_backend(host: Host | None = None, qemu_only: bool = False) -> BackendChoice:
+    """The best backend here; ``qemu_only`` when the run asks for what only QEMU does (its options)."""
     host = host or Host()
     if host.offers_nested_vmx():
         return BackendChoice("qemu", "kvm", "this host's CPU, through KVM with nested VMX")
-    if host.which("bochs") and host.which("grub-mkimage"):
+    if not qemu_only and host.which("bochs") and host.which("grub-mkimage"):
         return BackendChoice("bochs", "tcg", "Bochs's emulated VT-x CPU (the host offers no nested VMX)")
     return BackendChoice("qemu", "tcg", "QEMU's TCG CPU, which has no VT-x (install bochs to see VMXON succeed)")

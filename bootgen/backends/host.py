@@ -152,10 +152,20 @@ class Host:
         return sorted(line.split()[0] for line in text.splitlines() if line.startswith("kvm_"))
 
     def group_exists(self, name: str) -> bool:
+        """Whether the group exists: /etc/group below the root, and on the real machine NSS too (LDAP, ...)."""
         try:
-            return any(line.split(":", 1)[0] == name for line in self.path("/etc/group").read_text().splitlines())
+            if any(line.split(":", 1)[0] == name for line in self.path("/etc/group").read_text().splitlines()):
+                return True
         except OSError:
+            pass
+        if self.root != Path("/"):
             return False
+        import grp
+        try:
+            grp.getgrnam(name)
+        except KeyError:
+            return False
+        return True
 
     def nested_parameter(self, kind: str) -> str | None:
         """The kvm_intel / kvm_amd ``nested`` parameter's value; None when the module is not loaded."""

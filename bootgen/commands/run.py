@@ -30,8 +30,16 @@ def cmd_run(args: argparse.Namespace) -> int:
     distinct({"--keep-log": args.keep_log, "--junit": args.junit, **emulator_logs}, {"--image": args.image})
     if args.backend == "auto":
         from ..backends.choice import choose_backend
-        choice = choose_backend()
-        args.backend, args.accel = choice.backend, choice.accel
+        # Options only QEMU takes keep auto on QEMU; an --accel given stays as given.
+        qemu_only = bool(args.cpu or args.media or args.accel != defaults.QEMU_ACCELS[0]
+                         or args.firmware != defaults.QEMU_FIRMWARES[0]
+                         or args.serial_port not in (None, ports.DEFAULT_SERIAL_PORT)
+                         or options.serial_port(args.append) not in (None, ports.DEFAULT_SERIAL_PORT)
+                         or (args.image is not None and args.image.suffix.lower() != ".iso"))
+        choice = choose_backend(qemu_only=qemu_only)
+        args.backend = choice.backend
+        if args.accel == defaults.QEMU_ACCELS[0]:
+            args.accel = choice.accel
         if not args.quiet:
             print(f"bootgen: testing {choice.tested}", file=sys.stderr)
     if args.backend == "qemu":
@@ -52,7 +60,7 @@ def _run_qemu(args: argparse.Namespace):
     from ..backends.qemu import QemuConfig, run_qemu
     if args.cpu_model:
         raise UsageError("--cpu-model is for Bochs; use --cpu with QEMU")
-    if args.cpu == "host" and args.accel != "kvm":
+    if args.cpu and args.cpu.split(",", 1)[0] == "host" and args.accel != "kvm":
         raise UsageError("--cpu host needs --accel kvm (TCG emulates named CPU models only; try --cpu max)")
     append = args.append
     if args.image is not None:

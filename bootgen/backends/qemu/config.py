@@ -45,7 +45,8 @@ def validate(config: QemuConfig, host: Host | None = None) -> None:
     _choice("firmware", config.firmware, defaults.QEMU_FIRMWARES)
     _choice("media", config.media, defaults.QEMU_MEDIA)
     if config.media == "kernel" and config.firmware != "seabios":
-        raise UsageError("-kernel boots need SeaBIOS; boot an ISO (--image X.iso) to use OVMF")
+        raise UsageError("-kernel boots need SeaBIOS; leave out --media (an ISO is built) or boot an ISO "
+                         "(--image X.iso) to use OVMF")
     if config.media != "kernel" and config.append:
         raise UsageError("--append applies to ELF boots; bake it into the ISO with 'bootgen iso --append'")
     if config.memory_mib < defaults.MIN_MEMORY_MIB:
