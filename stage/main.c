@@ -206,14 +206,8 @@ static int map_memory(u32 magic, const struct multiboot_info *mbi, u32 text, u32
 static void rec_pat(void)
 {
 	int fault = paging_pat_fault();
-	if (fault == -2)
-		return;
-	rec_start(REC_MSR_WRITE);
-	rec_hex32(KEY_INDEX, IA32_PAT);
-	rec_hex64(KEY_VALUE, PAGING_PAT_VALUE);
-	if (fault >= 0)
-		rec_dec(KEY_FAULT, (u32)fault);
-	rec_finish();
+	if (fault != -2)
+		rec_msr_write(IA32_PAT, PAGING_PAT_VALUE, fault);
 }
 
 /* Map what the stub uses, turn paging on, and draw a framebuffer that only paging can reach. */

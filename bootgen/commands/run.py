@@ -30,13 +30,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     distinct({"--keep-log": args.keep_log, "--junit": args.junit, **emulator_logs}, {"--image": args.image})
     if args.backend == "auto":
         from ..backends.choice import choose_backend
-        # Options only QEMU takes keep auto on QEMU; an --accel given stays as given.
-        qemu_only = bool(args.cpu or args.media or args.accel != defaults.QEMU_ACCELS[0]
-                         or args.firmware != defaults.QEMU_FIRMWARES[0]
-                         or args.serial_port not in (None, ports.DEFAULT_SERIAL_PORT)
-                         or options.serial_port(args.append) not in (None, ports.DEFAULT_SERIAL_PORT)
-                         or (args.image is not None and args.image.suffix.lower() != ".iso"))
-        choice = choose_backend(qemu_only=qemu_only)
+        # What Bochs cannot honour keeps auto on QEMU; an --accel given stays as given.
+        choice = choose_backend(qemu_only=bool(_bochs_cannot(args)))
         args.backend = choice.backend
         if args.accel == defaults.QEMU_ACCELS[0]:
             args.accel = choice.accel
@@ -101,21 +96,27 @@ def _import_result_modules() -> None:
         importlib.import_module(module)
 
 
-def _run_bochs(args: argparse.Namespace):
-    from ..backends.bochs import BochsConfig, run_bochs
-    for given, option, fix in ((args.cpu, "--cpu", "use --cpu-model (bootgen models lists them)"),
-                               (args.accel != defaults.QEMU_ACCELS[0], "--accel", "Bochs emulates every CPU"),
-                               (args.media, "--media", "Bochs boots the ISO from CD"),
-                               (args.firmware != defaults.QEMU_FIRMWARES[0], "--firmware", "Bochs has its BIOS")):
-        if given:
-            raise UsageError(f"{option} is a QEMU option: {fix}")
+def _bochs_cannot(args: argparse.Namespace) -> list[str]:
+    """What in this run's options Bochs cannot honour, each said as a usage error with its fix."""
+    problems = [f"{option} is a QEMU option: {fix}" for given, option, fix in (
+        (args.cpu, "--cpu", "use --cpu-model (bootgen models lists them)"),
+        (args.accel != defaults.QEMU_ACCELS[0], "--accel", "Bochs emulates every CPU"),
+        (args.media, "--media", "Bochs boots the ISO from CD"),
+        (args.firmware != defaults.QEMU_FIRMWARES[0], "--firmware", "Bochs has its BIOS")) if given]
     if args.serial_port not in (None, ports.DEFAULT_SERIAL_PORT) or \
             options.serial_port(args.append) not in (None, ports.DEFAULT_SERIAL_PORT):
-        raise UsageError(f"Bochs's serial log is COM1 ({ports.DEFAULT_SERIAL_PORT:#x}) only: leave out "
-                         "--serial-port and serial= in --append")
+        problems.append(f"Bochs's serial log is COM1 ({ports.DEFAULT_SERIAL_PORT:#x}) only: leave out "
+                        "--serial-port and serial= in --append")
     if args.image is not None and args.image.suffix.lower() != ".iso":
-        raise UsageError(f"Bochs boots an ISO, not {args.image.name}: leave out --image, or make one with "
-                         f"`bootgen iso --image {args.image}`")
+        problems.append(f"Bochs boots an ISO, not {args.image.name}: leave out --image, or make one with "
+                        f"`bootgen iso --image {args.image}`")
+    return problems
+
+
+def _run_bochs(args: argparse.Namespace):
+    from ..backends.bochs import BochsConfig, run_bochs
+    if problems := _bochs_cannot(args):
+        raise UsageError(problems[0])
     if args.image is not None and args.append:
         raise UsageError("--append builds the ISO for this run: leave out --image, or bake the command line into "
                          "your ISO with `bootgen iso --append`")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ..contract.records import CrPhase, Insn, Key
+from ..contract.records import CrPhase, Insn
 from ..report.model import Boot, CpuReport, VmxInstruction
 from ..verdict.advice import advise
 from ..verdict.evaluate import Result
@@ -31,17 +31,9 @@ def _boot(boot: Boot | None) -> dict | None:
     """How the stub was loaded, from the boot record (multiboot2 adds the RSDP and the EFI system table)."""
     if boot is None:
         return None
-    raw = boot.raw
-
-    def number(key: str) -> int | None:
-        try:
-            return int(raw[key], 0) if key in raw else None
-        except ValueError:
-            return None
-
-    return {"protocol": raw.get(Key.PROTOCOL), "magic": boot.magic, "loader": boot.loader,
-            "framebuffer_type": boot.framebuffer_type, "rsdp": number(Key.RSDP),
-            "rsdp_revision": number(Key.RSDP_REVISION), "efi_systab": number(Key.EFI_SYSTAB)}
+    return {"protocol": boot.protocol, "magic": boot.magic, "loader": boot.loader,
+            "framebuffer_type": boot.framebuffer_type, "rsdp": boot.rsdp, "rsdp_revision": boot.rsdp_revision,
+            "efi_systab": boot.efi_systab}
 
 
 def to_json(result: Result, extra: dict | None = None) -> dict:

@@ -43,6 +43,10 @@ class Boot:
     loader: str | None
     framebuffer_type: int | None
     raw: Raw = field(default_factory=dict)
+    protocol: str | None = None         # multiboot1 | multiboot2 | unknown
+    rsdp: int | None = None             # multiboot2: the loader's copy of the ACPI RSDP
+    rsdp_revision: int | None = None
+    efi_systab: int | None = None
 
 
 @dataclass(frozen=True)

@@ -90,7 +90,8 @@ _Builder = Callable[[model.Report, model.CpuReport, Record], None]
 
 _BUILDERS: dict[str, _Builder] = {
     Rec.BOOT: lambda rep, cpu, r: _first(rep, "boot", model.Boot(
-        _n(r, Key.MAGIC), _n(r, Key.MBI_FLAGS), _s(r, Key.LOADER), _n(r, Key.FRAMEBUFFER_TYPE), dict(r.fields))),
+        _n(r, Key.MAGIC), _n(r, Key.MBI_FLAGS), _s(r, Key.LOADER), _n(r, Key.FRAMEBUFFER_TYPE), dict(r.fields),
+        _s(r, Key.PROTOCOL), _n(r, Key.RSDP), _n(r, Key.RSDP_REVISION), _n(r, Key.EFI_SYSTAB))),
     Rec.CONFIG: lambda rep, cpu, r: _first(rep, "config", model.Config(
         _n(r, Key.SERIAL), _s(r, Key.SCREEN), _s(r, Key.INJECT), _s(r, Key.MODE), dict(r.fields))),
     Rec.WARNING: lambda rep, cpu, r: rep.warnings.append(model.Warning(

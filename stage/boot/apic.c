@@ -47,14 +47,11 @@ int apic_xapic_registers(u32 *phys)
 
 int apic_xapic_nmi_self(struct apic_nmi *nmi)
 {
-	u64 base;
-	if (apic_base(&base) < 0 || (base & APIC_BASE_X2APIC) || xapic_unreachable)
+	u32 regs;
+	if (apic_xapic_registers(&regs) < 0)
 		return -1;
-	u64 page = (base >> APIC_BASE_BASE_SHIFT) & APIC_BASE_BASE_MASK;
-	if (page >> 20)
-		return -1;
-	volatile u32 *apic = (volatile u32 *)(u32)(page << 12);
-	nmi->icr_low = (u32)(page << 12) + XAPIC_ICR_LOW;
+	volatile u32 *apic = (volatile u32 *)regs;
+	nmi->icr_low = regs + XAPIC_ICR_LOW;
 	nmi->icr_high_value = (apic[XAPIC_ID / 4] >> 24) << 24;
 	nmi->icr_low_value = ICR_LEVEL_ASSERT | ICR_DELIVERY_NMI;
 	return 0;
@@ -72,10 +69,10 @@ int apic_nmi_self(void)
 		u64 id = cpuid(CPUID_LEAF_TOPOLOGY, 0).edx;
 		return wrmsr_safe(IA32_X2APIC_ICR, (id << 32) | ICR_LEVEL_ASSERT | ICR_DELIVERY_NMI) >= 0 ? -1 : 0;
 	}
-	u64 page = (base >> APIC_BASE_BASE_SHIFT) & APIC_BASE_BASE_MASK;
-	if ((page >> 20) || xapic_unreachable)
+	u32 regs;
+	if (apic_xapic_registers(&regs) < 0)
 		return -1; /* above 4 GiB, or not mapped: out of the stub's reach */
-	volatile u32 *apic = (volatile u32 *)(u32)(page << 12);
+	volatile u32 *apic = (volatile u32 *)regs;
 	u32 id = apic[XAPIC_ID / 4] >> 24;
 	apic[XAPIC_ICR_HIGH / 4] = id << 24;
 	apic[XAPIC_ICR_LOW / 4] = ICR_LEVEL_ASSERT | ICR_DELIVERY_NMI;

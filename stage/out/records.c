@@ -33,6 +33,16 @@ void rec_msr_fault(u32 index, int vector, const char *phase)
 	rec_finish();
 }
 
+void rec_msr_write(u32 index, u64 value, int vector)
+{
+	rec_start(REC_MSR_WRITE);
+	rec_hex32(KEY_INDEX, index);
+	rec_hex64(KEY_VALUE, value);
+	if (vector >= 0)
+		rec_dec(KEY_FAULT, (u32)vector);
+	rec_finish();
+}
+
 void rec_cr(const char *phase)
 {
 	rec_start(REC_CR);

@@ -134,12 +134,7 @@ enum check_result check_feature_control(void)
 	if (injecting(INJECT_LOCK_DISABLED)) /* lock it the way a firmware that disables VT-x does */
 		wanted = (value | FEATURE_CONTROL_LOCK) & ~(FEATURE_CONTROL_VMX_OUTSIDE_SMX | FEATURE_CONTROL_VMX_INSIDE_SMX);
 	int vector = wrmsr_safe(IA32_FEATURE_CONTROL, wanted);
-	rec_start(REC_MSR_WRITE);
-	rec_hex32(KEY_INDEX, IA32_FEATURE_CONTROL);
-	rec_hex64(KEY_VALUE, wanted);
-	if (vector >= 0)
-		rec_dec(KEY_FAULT, (u32)vector);
-	rec_finish();
+	rec_msr_write(IA32_FEATURE_CONTROL, wanted, vector);
 	if (vector >= 0) {
 		/* Unlocked, yet the firmware (or SMM, or a hypervisor) refuses the write: VT-x is off all the same. */
 		rec_feature_control(RESULT_FAIL, FC_STATE_WRITE_FAULTED, value,

@@ -224,24 +224,44 @@ async def _drive(config: QemuConfig, proc: EmulatorProcess, qmp_socket: socket.s
             await asyncio.wait_for(qmp.disconnect(), 1.0)
 
 
+async def _follow(serial: SerialCapture, poll_s: float):
+    """The serial output as it grows: after each read that brought bytes, those bytes with the tail of what came
+    before (a message split between reads still matches). Ends, quietly, if the capture cannot be read."""
+    import asyncio
+
+    seen, offset = b"", 0
+    while True:
+        try:
+            chunk = serial.read_from(offset)
+        except OSError:  # cannot happen with an open file; if it does, the watchers stand down
+            return
+        if chunk:
+            offset += len(chunk)
+            seen = seen[-256:] + chunk
+            yield seen
+        else:
+            await asyncio.sleep(poll_s)
+
+
+async def _until_begin_line(serial: SerialCapture, poll_s: float) -> bool:
+    """Whether the stub's begin line arrived (False: the capture could not be read)."""
+    async for seen in _follow(serial, poll_s):
+        if BEGIN_LINE in seen:
+            return True
+    return False
+
+
 async def _send_nmis(qmp, every_s: float, serial: SerialCapture) -> None:
     """QMP inject-nmi at a steady rate, as a watchdog or a BMC would, until the run ends.
 
     The first NMI waits for the stub's begin line: by then its IDT is loaded (stage/main.c). Before, the
-    firmware or the loader runs, and an NMI there can reset or hang the machine.
+    firmware or the loader runs, and an NMI there can reset or hang the machine. With serial=off or the
+    report on another port the line never comes, and no NMI is sent.
     """
     import asyncio
 
-    seen, offset = b"", 0
-    while BEGIN_LINE not in seen:  # never, with serial=off or the report on another port: then no NMIs
-        try:
-            chunk = serial.read_from(offset)
-        except OSError:
-            return
-        offset += len(chunk)
-        seen = seen[-64:] + chunk
-        if not chunk:
-            await asyncio.sleep(0.01)
+    if not await _until_begin_line(serial, 0.01):
+        return
     while True:
         await asyncio.sleep(every_s)
         try:
@@ -253,23 +273,16 @@ async def _send_nmis(qmp, every_s: float, serial: SerialCapture) -> None:
 async def _firmware_gave_up(serial: SerialCapture) -> None:
     """Returns once the firmware has said it has nothing left to boot: no report can follow.
 
-    Only the firmware's output is watched: once the stub's begin line has arrived, never again."""
+    Only the firmware's output is watched: once the stub's begin line has arrived (or the capture cannot be
+    read), never again: this never ends a run the stub is in."""
     import asyncio
 
-    seen, offset = b"", 0
-    while True:
-        try:
-            chunk = serial.read_from(offset)
-        except OSError:  # cannot happen with an open file; if it does, never end the run on it
-            await asyncio.Event().wait()
-        offset += len(chunk)
-        seen = seen[-256:] + chunk  # enough overlap for a message split between reads
+    async for seen in _follow(serial, 0.25):
         if BEGIN_LINE in seen:
-            await asyncio.Event().wait()
+            break
         if gave_up(seen):
             return
-        if not chunk:
-            await asyncio.sleep(0.25)
+    await asyncio.Event().wait()
 
 
 async def _qmp_closed(qmp) -> None:
