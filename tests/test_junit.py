@@ -1,75 +1,159 @@
-"""JUnit XML: one test case per check, per VMX instruction and for the verdict; it parses; counts are right."""
+"""JUnit XML: the same cases for every run of a configuration, skipped when not reached, one per expected VM
+exit, a suite named from backend, CPU model and options, valid against the JUnit schema dashboards read."""
 
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
 
+import pytest
+import xmlschema
+
 from bootgen.backends.outcome import Ending, RunOutcome
-from bootgen.render.junit import junit_xml, write_junit
-from bootgen.report.wire import parse
+from bootgen.render.junit import SuiteIdentity, junit_xml, write_junit
 from bootgen.verdict import Verdict
 from bootgen.verdict.evaluate import evaluate
 
 from conftest import DATA, run_cli
 from test_protocol import make_report
 
+SCHEMA = xmlschema.XMLSchema(DATA / "junit.xsd")
+
+#: The plan of a full-mode run: every check, every VMX step, every expected exit, the verdict.
+FULL_PLAN = [
+    ("check", "cpu-vendor"), ("check", "hypervisor-present"), ("check", "cpuid-vmx"), ("check", "feature-control"),
+    ("check", "cr4-vmxe-free"), ("check", "vmx-basic"), ("check", "cr0-pe-ne-pg"), ("check", "cr0-fixed"),
+    ("check", "cr4-fixed"), ("check", "paging"),
+    ("vmx", "vmxon-region"), ("vmx", "vmxon"), ("vmx", "vmcs"), ("vmx", "vmlaunch"), ("vmx", "vmclear"),
+    ("vmx", "vmxoff"),
+    ("guest", "exit-1-cpuid"), ("guest", "exit-2-io-instruction"), ("guest", "exit-3-vmcall"), ("guest", "exit-4-hlt"),
+    ("verdict", "verdict"),
+]
+
 
 def suite_of(xml: bytes) -> ET.Element:
+    """The one suite, after checking the document against the schema and its counts against its cases."""
+    SCHEMA.validate(xml.decode())
     root = ET.fromstring(xml)
-    assert root.tag == "testsuites"
-    suites = root.findall("testsuite")
-    assert len(suites) == 1 and suites[0].get("name") == "bootgen"
-    suite = suites[0]
+    (suite,) = root.findall("testsuite")
     cases = suite.findall("testcase")
-    failed = [c for c in cases if c.find("failure") is not None]
     assert suite.get("tests") == root.get("tests") == str(len(cases))
-    assert suite.get("failures") == root.get("failures") == str(len(failed))
+    assert suite.get("failures") == root.get("failures") == str(sum(c.find("failure") is not None for c in cases))
+    assert suite.get("skipped") == str(sum(c.find("skipped") is not None for c in cases))
     assert suite.get("errors") == "0"
+    for case in cases:
+        assert case.get("classname").startswith(suite.get("name") + "."), case.get("classname")
     return suite
+
+
+def plan_of(suite: ET.Element) -> list[tuple[str, str]]:
+    return [(c.get("classname").rsplit(".", 1)[1], c.get("name")) for c in suite.findall("testcase")]
 
 
 def cases_of(suite: ET.Element) -> dict[str, ET.Element]:
     return {c.get("name"): c for c in suite.findall("testcase")}
 
 
+def state(case: ET.Element) -> str:
+    return "failed" if case.find("failure") is not None else "skipped" if case.find("skipped") is not None \
+        else "passed"
+
+
 def test_ready_log_passes_every_case():
-    serial = (DATA / "bochs-skylake-x.log").read_bytes()
-    parsed = parse(serial)
-    suite = suite_of(junit_xml(evaluate(serial)))
+    suite = suite_of(junit_xml(evaluate((DATA / "bochs-skylake-x.log").read_bytes())))
+    assert plan_of(suite) == FULL_PLAN
+    assert suite.get("failures") == "0" and suite.get("skipped") == "0"
     cases = cases_of(suite)
-    assert len(suite.findall("testcase")) == len(parsed.of_type("check")) + len(parsed.of_type("vmx")) + 1
-    assert suite.get("failures") == "0"
-    for name in ("cpu-vendor", "cpuid-vmx", "feature-control", "cr4-fixed", "vmxon", "vmclear", "vmclear #2",
-                 "vmptrld", "vmxoff", "verdict"):
-        assert name in cases, name
-    assert cases["cpuid-vmx"].get("classname") == "bootgen.check"
-    assert cases["vmxon"].get("classname") == "bootgen.vmx"
-    assert cases["verdict"].get("classname") == "bootgen.verdict"
     assert "info" in cases["cpu-vendor"].findtext("system-out")
+    assert "VMCLEAR succeeded" in cases["vmcs"].findtext("system-out")
+    assert "VMPTRLD succeeded" in cases["vmcs"].findtext("system-out")
+    assert "reason 10" in cases["exit-1-cpuid"].findtext("system-out")
+    assert cases["paging"].findtext("system-out") == "step paging completed"
     properties = {p.get("name"): p.get("value") for p in suite.iter("property")}
     assert properties["verdict"] == "vmx-ready" and "i7-7800X" in properties["cpu"]
+    assert suite.get("name").startswith("bootgen.report.")
 
 
-def test_failed_check_and_verdict_are_failures():
+@pytest.mark.parametrize("log", sorted(p.name for p in DATA.glob("*.log")))
+def test_every_outcome_has_the_same_cases(log):
+    """Ready, no VMX, a page fault, a failed VM entry, a double VMXON: one plan for all of them."""
+    assert plan_of(suite_of(junit_xml(evaluate((DATA / log).read_bytes()))))[:-1] == FULL_PLAN[:-1]
+
+
+def test_no_report_has_the_same_cases_all_skipped():
+    outcome = RunOutcome("qemu", b"SeaBIOS\r\n", Ending.TIMEOUT, elapsed_s=30.0)
+    suite = suite_of(junit_xml(evaluate(outcome.serial, outcome)))
+    assert plan_of(suite) == FULL_PLAN
+    cases = suite.findall("testcase")
+    assert [state(c) for c in cases] == ["skipped"] * (len(FULL_PLAN) - 1) + ["failed"]
+    assert cases[0].find("skipped").get("message") == "not reached: no report from the stub"
+    assert suite.get("time") == "30.000"
+    assert suite_of(junit_xml(evaluate(b""), expect=Verdict.NO_VERDICT)).get("failures") == "0"
+
+
+def test_no_vmx_fails_the_check_and_skips_what_follows():
     suite = suite_of(junit_xml(evaluate((DATA / "qemu-tcg-no-vmx.log").read_bytes())))
     cases = cases_of(suite)
     assert suite.get("failures") == "2"
     assert "VMX[bit 5] is 0" in cases["cpuid-vmx"].find("failure").get("message")
+    assert state(cases["cpu-vendor"]) == state(cases["hypervisor-present"]) == "passed"
+    for name in ("feature-control", "vmx-basic", "vmxon", "vmlaunch", "exit-4-hlt"):
+        assert cases[name].find("skipped").get("message") == "not reached: the run stopped at step cpuid-vmx (fail)"
     verdict = cases["verdict"].find("failure")
     assert "verdict no-vmx, expected vmx-ready" in verdict.get("message")
-    assert "AMD-V" not in verdict.get("message")
-    # Advice goes into the failure text when given.
     suite = suite_of(junit_xml(evaluate((DATA / "qemu-tcg-no-vmx.log").read_bytes()), advice=["do this"]))
     assert "- do this" in cases_of(suite)["verdict"].find("failure").text
 
 
-def test_failed_instruction_names_the_error():
+def test_failed_launch_names_the_error_and_skips_the_exits():
     result = evaluate((DATA / "bochs-inject-bad-control.log").read_bytes())
     suite = suite_of(junit_xml(result))
     cases = cases_of(suite)
     assert suite.get("failures") == "2"  # VMLAUNCH and the verdict
     message = cases["vmlaunch"].find("failure").get("message")
     assert "VM-instruction error 7 (VM entry with invalid control field(s))" in message
+    skipped = cases["exit-1-cpuid"].find("skipped").get("message")
+    assert skipped.startswith("the guest never ran: VMLAUNCH fail-valid")
+    assert state(cases["vmclear"]) == state(cases["vmxoff"]) == "passed"
+
+
+def test_second_vmxon_fails_the_vmxon_step():
+    suite = suite_of(junit_xml(evaluate((DATA / "bochs-inject-double-vmxon.log").read_bytes())))
+    assert "VMXON fail-invalid" in cases_of(suite)["vmxon"].find("failure").get("message")
+
+
+def _guest_report(exits: list[tuple[int, int]], vmcall: int = 0xB007C0DE) -> bytes:
+    steps = ["cpu-identity", "cpuid-vmx", "feature-control", "cr4-vmxe-free", "vmx-basic", "cr-fixed",
+             "vmxon-region", "vmxon", "vmcs"]
+    records = [f"step name={s} state={state}" for s in steps for state in ("begin", "ok")]
+    records += ["step name=vmlaunch state=begin"]
+    records += [f"exit n={n} reason={reason} qualification=0x0 rip=0x1000 length=2" for n, reason in exits]
+    records += [f"vmcall value={vmcall:#x}"] if (3, 18) in exits else []
+    records += [f"guest-trace exits={len(exits)} expected=no vmcall_value={vmcall:#x}", "step name=vmlaunch state=fail",
+                "verdict name=guest-failed -- the guest did not run as designed"]
+    return make_report(records)
+
+
+def test_each_expected_exit_is_a_case():
+    suite = suite_of(junit_xml(evaluate(_guest_report([(1, 10), (2, 48)]))))
+    cases = cases_of(suite)
+    assert state(cases["exit-1-cpuid"]) == "passed"
+    assert cases["exit-2-io-instruction"].find("failure").get("message") == \
+        "exit 2 was EPT violation (48), expected I/O instruction (30)"
+    assert cases["exit-3-vmcall"].find("failure").get("message") == \
+        "exit 3 (VMCALL) never came: the guest made 2 exit(s)"
+    suite = suite_of(junit_xml(evaluate(_guest_report([(1, 10), (2, 30), (3, 18), (4, 12)], vmcall=0x1234))))
+    assert cases_of(suite)["exit-3-vmcall"].find("failure").get("message") == \
+        "VMCALL carried EAX=0x1234, expected 0xb007c0de"
+
+
+def test_vmxon_mode_has_no_guest_cases():
+    suite = suite_of(junit_xml(evaluate(make_report(["config serial=0x3f8 mode=vmxon", "verdict name=no-vmx"]))))
+    plan = plan_of(suite)
+    assert ("vmx", "vmxon") in plan and ("vmx", "vmxoff") in plan
+    assert not [case for case in plan if case[0] == "guest" or case[1] in ("vmcs", "vmlaunch", "vmclear")]
+    # The run's own command line decides when the report never said.
+    identity = SuiteIdentity("qemu", "max", mode="vmxon")
+    assert plan_of(suite_of(junit_xml(evaluate(b""), identity=identity))) == plan
 
 
 def test_expected_verdict_turns_the_run_green():
@@ -77,18 +161,19 @@ def test_expected_verdict_turns_the_run_green():
     suite = suite_of(junit_xml(result, expect=Verdict.VMENTRY_FAILED))
     assert suite.get("failures") == "0"
     assert "failed as expected (--expect vmentry-failed)" in cases_of(suite)["vmlaunch"].findtext("system-out")
-    # Expecting something else keeps every failure and fails the verdict.
     suite = suite_of(junit_xml(result, expect=Verdict.NO_VMX))
     assert suite.get("failures") == "2"
 
 
-def test_no_verdict_is_one_failing_case():
-    outcome = RunOutcome("qemu", b"SeaBIOS\r\n", Ending.TIMEOUT, elapsed_s=30.0)
-    suite = suite_of(junit_xml(evaluate(outcome.serial, outcome)))
-    (case,) = suite.findall("testcase")
-    assert case.get("name") == "verdict" and case.find("failure") is not None
-    assert suite.get("time") == "30.000"
-    assert suite_of(junit_xml(evaluate(b""), expect=Verdict.NO_VERDICT)).get("failures") == "0"
+def test_suite_name_comes_from_backend_cpu_and_options():
+    identity = SuiteIdentity("bochs", "corei7_skylake_x", (("smp", "2"), ("append", "inject=ud2 serial=0x2f8")))
+    assert identity.name == "bootgen.bochs.corei7_skylake_x.smp=2.append=inject=ud2_serial=0x2f8"
+    suite = suite_of(junit_xml(evaluate((DATA / "bochs-skylake-x.log").read_bytes()), identity=identity))
+    assert suite.get("name") == identity.name
+    assert suite.find("testcase").get("classname") == identity.name + ".check"
+    assert SuiteIdentity("qemu", "Skylake-Client-v4").name == "bootgen.qemu.Skylake-Client-v4"
+    custom = SuiteIdentity("qemu", "max", custom_name="lab.box7")
+    assert suite_of(junit_xml(evaluate(b""), identity=custom)).get("name") == "lab.box7"
 
 
 def test_control_characters_stay_valid_xml():
@@ -111,9 +196,24 @@ def test_cli_report_writes_junit(tmp_path):
     proc = run_cli("report", str(DATA / "qemu-tcg-no-vmx.log"), "--junit", str(out))
     assert proc.returncode == 1 and "verdict: no-vmx" in proc.stdout
     assert suite_of(out.read_bytes()).get("failures") == "2"
-    proc = run_cli("report", str(DATA / "qemu-tcg-no-vmx.log"), "--junit", str(out), "--expect", "no-vmx")
+    proc = run_cli("report", str(DATA / "qemu-tcg-no-vmx.log"), "--junit", str(out), "--expect", "no-vmx",
+                   "--junit-suite", "box7")
     assert proc.returncode == 0
-    assert suite_of(out.read_bytes()).get("failures") == "0"
+    suite = suite_of(out.read_bytes())
+    assert suite.get("failures") == "0" and suite.get("name") == "box7"
+
+
+@pytest.mark.qemu
+def test_cli_run_names_the_suite_after_its_configuration(tmp_path, stub_elf):
+    out = tmp_path / "results.xml"
+    proc = run_cli("run", "--image", str(stub_elf), "--cpu", "qemu64", "--smp", "2", "--append", "mode=vmxon",
+                   "--junit", str(out), "--expect", "no-vmx")
+    assert proc.returncode == 0, proc.stderr
+    suite = suite_of(out.read_bytes())
+    assert suite.get("name") == "bootgen.qemu.qemu64.accel=tcg.firmware=seabios.media=kernel.smp=2.append=mode=vmxon"
+    assert ("guest", "exit-1-cpuid") not in plan_of(suite)
+    properties = {p.get("name"): p.get("value") for p in suite.iter("property")}
+    assert properties["backend"] == "qemu" and properties["cpu-model"] == "qemu64" and properties["smp"] == "2"
 
 
 def test_cli_junit_path_is_validated(tmp_path):

@@ -91,3 +91,15 @@ def serial_port(cmdline: str, default: int = ports.DEFAULT_SERIAL_PORT) -> int |
             elif (parsed := parse_port(value)) is not None:
                 port = parsed
     return port
+
+
+def mode(cmdline: str) -> Mode | None:
+    """The mode the stub will run in for this command line; None when it does not say (the default).
+
+    As in the stub (stage/probe/config.c), the last ``mode=`` wins and any value but ``vmxon`` means full.
+    """
+    found: Mode | None = None
+    for key, value in words(cmdline):
+        if key == Option.MODE:
+            found = Mode.VMXON if value == Mode.VMXON else Mode.FULL
+    return found

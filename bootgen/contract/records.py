@@ -175,6 +175,24 @@ class Check(enum.StrEnum):
     PAGING = "paging"
 
 
+#: The step each check is recorded in (stage/main.c, stage/probe/probe.c, stage/vmx/probe.c).
+CHECK_STEP: dict[Check, Step] = {
+    Check.CPU_VENDOR: Step.CPU_IDENTITY,
+    Check.HYPERVISOR_PRESENT: Step.CPUID_VMX,
+    Check.CPUID_VMX: Step.CPUID_VMX,
+    Check.FEATURE_CONTROL: Step.FEATURE_CONTROL,
+    Check.CR4_VMXE_FREE: Step.CR4_VMXE_FREE,
+    Check.VMX_BASIC: Step.VMX_BASIC,
+    Check.CR0_PE_NE_PG: Step.CR_FIXED,
+    Check.CR0_FIXED: Step.CR_FIXED,
+    Check.CR4_FIXED: Step.CR_FIXED,
+    Check.PAGING: Step.PAGING,
+}
+
+#: Checks the stub records only when they fail: their step ending ``ok`` is their pass.
+RECORDED_ONLY_ON_FAILURE: frozenset[Check] = frozenset({Check.PAGING})
+
+
 class CheckResult(enum.StrEnum):
     PASS = "pass"
     FAIL = "fail"

@@ -144,6 +144,7 @@ class VmxInstruction:
     eflags: int | None
     vmcs_field: int | None       # VMWRITE: the field written
     raw: Raw = field(default_factory=dict)
+    step: str | None = None      # the step that was running when the stub recorded it
 
     @property
     def succeeded(self) -> bool:

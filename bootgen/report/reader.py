@@ -109,7 +109,8 @@ _BUILDERS: dict[str, _Builder] = {
     Rec.VMCS_REGION: _add_region,
     Rec.VMX: lambda rep, cpu, r: cpu.vmx.append(model.VmxInstruction(
         _s(r, Key.INSN), _s(r, Key.OUTCOME), _n(r, Key.CF), _n(r, Key.ZF), _n(r, Key.VECTOR), _n(r, Key.ERROR_CODE),
-        _n(r, Key.INSN_ERROR), _n(r, Key.EFLAGS), _n(r, Key.FIELD), dict(r.fields))),
+        _n(r, Key.INSN_ERROR), _n(r, Key.EFLAGS), _n(r, Key.FIELD), dict(r.fields),
+        cpu.steps[-1].name if cpu.steps else None)),
     Rec.CONTROLS: lambda rep, cpu, r: cpu.controls.append(model.ControlWord(
         _s(r, Key.NAME), _n(r, Key.MSR), _n(r, Key.FAULT), _n(r, Key.WANTED), _n(r, Key.ALLOWED0),
         _n(r, Key.ALLOWED1), _n(r, Key.VALUE), _n(r, Key.REFUSED), dict(r.fields))),

@@ -22,7 +22,7 @@ from ..arch.registers import CPUID1_ECX_BITS, CPUID_LEAF_FEATURES, CR0_BITS, CR4
 from ..contract import guest as guest_abi
 from ..contract.injects import Inject
 from ..contract.options import Mode
-from ..contract.records import Check, CheckResult, FeatureControlState, Insn, Key, MsrPhase, Outcome, StepState
+from ..contract.records import Check, CheckResult, FeatureControlState, Insn, Key, MsrPhase, Outcome, Step, StepState
 from ..contract.verdicts import Verdict
 from ..report.model import CpuReport, Report, VmxInstruction
 
@@ -302,6 +302,9 @@ def _ready_problems(walk: _Walk) -> list[str]:
     cpu, problems = walk.cpu, []
     problems += [f"step name={s.name} state=fail in a run whose facts all pass"
                  for s in cpu.steps if s.state == StepState.FAIL][:1]
+    last = {s.name: s.state for s in cpu.steps if s.name in tuple(Step)}
+    problems += [f"step name={name} state={state} is its last record in a run whose facts all pass"
+                 for name, state in last.items() if state not in (StepState.OK, StepState.FAIL)][:1]
     problems += [f"check name={c.name} result={c.result} in a run whose facts all pass" for c in cpu.checks
                  if c.result not in (CheckResult.PASS, CheckResult.INFO, CheckResult.ADJUST)][:1]
     basic = cpu.msr(msr.IA32_VMX_BASIC, MsrPhase.LOADER)
