@@ -74,7 +74,8 @@ def _run_process(command: list[str], cwd: Path, env: dict[str, str], timeout_s: 
 def _validate(config: BochsConfig, install: BochsInstallation) -> Path:
     models = list_cpu_models(str(install.bochs))
     if config.cpu_model not in models:
-        raise UsageError(f"unknown Bochs CPU model {config.cpu_model!r}; choose one of: {', '.join(models)}")
+        raise UsageError(f"unknown Bochs CPU model {config.cpu_model!r}; choose one of: {', '.join(models)} "
+                         "(bootgen models --backend bochs says what each gives)")
     if config.smp < 1:
         raise UsageError(f"smp must be at least 1, not {config.smp}")
     if config.memory_mib < defaults.MIN_MEMORY_MIB:

@@ -64,7 +64,7 @@ def validate(config: QemuConfig, host: Host | None = None) -> None:
         model = config.cpu.split(",", 1)[0]
         known = cpu_models(config.qemu)
         if known and model not in known:
-            raise UsageError(f"unknown QEMU CPU model {model!r} (see '{config.qemu} -cpu help')")
+            raise UsageError(f"unknown QEMU CPU model {model!r} (bootgen models --backend qemu lists them)")
 
 
 @functools.cache
