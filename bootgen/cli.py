@@ -19,6 +19,7 @@ from . import signals
 from .backends import defaults
 from .commands.doctor import cmd_doctor
 from .commands.images import cmd_build, cmd_iso
+from .commands.models import cmd_models
 from .commands.report import DEFAULT_MAX_BYTES, cmd_report
 from .commands.run import cmd_run
 from .contract import ports, project
@@ -123,6 +124,8 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--quiet", "-q", action="store_true", help="print only the verdict line")
     r.add_argument("--keep-log", type=Path, metavar="PATH", help="save the serial log here")
     r.add_argument("--junit", type=Path, metavar="PATH", help="write a JUnit XML report here")
+    r.add_argument("--junit-suite", metavar="NAME", help="JUnit suite name (default: from the backend, the CPU "
+                   "model and the options, e.g. bootgen.qemu.max.accel=tcg.firmware=seabios.media=kernel.smp=1)")
 
     rep = sub.add_parser("report", help="decode a serial log captured elsewhere")
     rep.add_argument("log", help="the captured serial log; - reads standard input")
@@ -132,13 +135,24 @@ def build_parser() -> argparse.ArgumentParser:
     rep.add_argument("--json", action="store_true", help="print the result as JSON")
     rep.add_argument("--quiet", "-q", action="store_true", help="print only the verdict line")
     rep.add_argument("--junit", type=Path, metavar="PATH", help="write a JUnit XML report here")
+    rep.add_argument("--junit-suite", metavar="NAME",
+                     help="JUnit suite name (default: bootgen.report. and the CPU the report names)")
+
+    mod = sub.add_parser("models", help="list the CPU models each backend offers and the technology "
+                         "(VT-x, AMD-V, none) each gives its guest")
+    mod.add_argument("--backend", choices=("all", "qemu", "bochs"), default="all",
+                     help="which emulator to ask (default all: each that is installed)")
+    mod.add_argument("--accel", choices=defaults.QEMU_ACCELS, default=defaults.QEMU_ACCELS[0],
+                     help=f"the QEMU accelerator whose view to show (default {defaults.QEMU_ACCELS[0]})")
+    mod.add_argument("--json", action="store_true", help="print the models as JSON")
 
     doc = sub.add_parser("doctor", help="check that this host has what bootgen needs")
     doc.add_argument("--json", action="store_true", help="print the checks as JSON")
     return parser
 
 
-COMMANDS = {"build": cmd_build, "iso": cmd_iso, "run": cmd_run, "report": cmd_report, "doctor": cmd_doctor}
+COMMANDS = {"build": cmd_build, "iso": cmd_iso, "run": cmd_run, "report": cmd_report, "models": cmd_models,
+            "doctor": cmd_doctor}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -34,8 +34,11 @@ def _output(path: Path) -> Path:
 
 def cmd_build(args: argparse.Namespace) -> int:
     from ..image.build import BuildConfig, build_stub
+    from ..render.progress import Progress, wanted
     output = _output(args.output)
-    result = build_stub(BuildConfig(output=output, cmdline=args.append, cache=cache_dir()))
+    with Progress(wanted()) as progress:
+        progress.phase("compiling and linking the stub")
+        result = build_stub(BuildConfig(output=output, cmdline=args.append, cache=cache_dir()))
     layout = result.layout
     print(f"{result.path}: {layout.loaded_bytes} bytes loaded, {layout.memory_bytes} bytes in memory, "
           f"entry {layout.entry:#x}")
@@ -46,9 +49,13 @@ def cmd_iso(args: argparse.Namespace) -> int:
     from ..image.iso import IsoConfig, build_iso
     output = _output(args.output)
     distinct({"-o": output}, {"--image": args.image})
-    elf = args.image if args.image else run_elf()
-    if not elf.is_file():
-        raise UsageError(f"image not found: {elf}")
-    result = build_iso(IsoConfig(elf=elf, output=output, cmdline=args.append, cache_dir=cache_dir() / "grub"))
+    from ..render.progress import Progress, wanted
+    with Progress(wanted()) as progress:
+        progress.phase("building the stub")
+        elf = args.image if args.image else run_elf()
+        if not elf.is_file():
+            raise UsageError(f"image not found: {elf}")
+        progress.phase("making GRUB's BIOS and UEFI images and the ISO")
+        result = build_iso(IsoConfig(elf=elf, output=output, cmdline=args.append, cache_dir=cache_dir() / "grub"))
     print(f"{result.path}: {result.size} bytes ({result.size / 1048576:.2f} MiB)")
     return 0

@@ -37,10 +37,12 @@ def cmd_run(args: argparse.Namespace) -> int:
             args.accel = choice.accel
         if not args.quiet:
             print(f"bootgen: testing {choice.tested}", file=sys.stderr)
-    if args.backend == "qemu":
-        outcome, extra = _run_qemu(args)
-    else:
-        outcome, extra = _run_bochs(args)
+    from ..render.progress import Progress, wanted
+    with Progress(wanted(args.quiet, args.json)) as progress:
+        if args.backend == "qemu":
+            outcome, extra, suite = _run_qemu(args, progress)
+        else:
+            outcome, extra, suite = _run_bochs(args, progress)
     from ..contract.exit_status import exit_status
     from ..verdict.evaluate import evaluate  # usually imported already, while the guest ran
     result = evaluate(outcome.serial, outcome)
@@ -48,10 +50,10 @@ def cmd_run(args: argparse.Namespace) -> int:
         write_atomically(args.keep_log, outcome.serial)
         if exit_status(result.verdict, args.expect) != ExitStatus.OK and outcome.emulator_log:
             write_atomically(_beside(args.keep_log, outcome.backend), outcome.emulator_log.encode())
-    return emit(result, args, extra)
+    return emit(result, args, extra, suite)
 
 
-def _run_qemu(args: argparse.Namespace):
+def _run_qemu(args: argparse.Namespace, progress):
     from ..backends.qemu import QemuConfig, run_qemu
     if args.cpu_model:
         raise UsageError("--cpu-model is for Bochs; use --cpu with QEMU")
@@ -67,6 +69,7 @@ def _run_qemu(args: argparse.Namespace):
         # when the medium or the firmware needs one.
         media = args.media or ("kernel" if args.firmware == defaults.QEMU_FIRMWARES[0] else "cd")
         is_iso = media != "kernel"
+        progress.phase("building the ISO" if is_iso else "building the stub")
         image = run_iso(append) if is_iso else run_elf()
         if is_iso:
             append = ""
@@ -84,9 +87,12 @@ def _run_qemu(args: argparse.Namespace):
     config = QemuConfig(image=image, accel=args.accel, cpu=args.cpu, smp=args.smp, memory_mib=memory,
                         append=append, timeout_s=timeout, serial_port=port, firmware=args.firmware,
                         media=media)
-    outcome = run_qemu(config, while_guest_runs=_import_result_modules, started=args.started)
+    progress.phase(f"starting QEMU ({config.accel.upper()}, {config.cpu_model})", deadline=args.started + timeout)
+    outcome = run_qemu(config, while_guest_runs=_import_result_modules, started=args.started, on_phase=progress)
+    suite = _suite(args, "qemu", config.cpu_model, (("accel", config.accel), ("firmware", config.firmware),
+                                                    ("media", config.media)), cmdline)
     return outcome, {"accel": config.accel, "cpu": config.cpu_model, "firmware": config.firmware,
-                     "media": config.media, "image": str(image)}
+                     "media": config.media, "image": str(image)}, suite
 
 
 def _import_result_modules() -> None:
@@ -113,13 +119,15 @@ def _bochs_cannot(args: argparse.Namespace) -> list[str]:
     return problems
 
 
-def _run_bochs(args: argparse.Namespace):
+def _run_bochs(args: argparse.Namespace, progress):
     from ..backends.bochs import BochsConfig, run_bochs
     if problems := _bochs_cannot(args):
         raise UsageError(problems[0])
     if args.image is not None and args.append:
         raise UsageError("--append builds the ISO for this run: leave out --image, or bake the command line into "
                          "your ISO with `bootgen iso --append`")
+    if args.image is None:
+        progress.phase("building the ISO")
     image = args.image if args.image is not None else run_iso(args.append)
     kwargs = {"image": image, "smp": args.smp}
     if args.cpu_model:
@@ -129,5 +137,16 @@ def _run_bochs(args: argparse.Namespace):
     if args.timeout:
         kwargs["timeout_s"] = args.timeout
     config = BochsConfig(**kwargs)
+    progress.phase(f"Bochs emulating {config.cpu_model}", deadline=args.started + config.timeout_s)
     outcome = run_bochs(config, started=args.started)
-    return outcome, {"cpu": config.cpu_model, "image": str(image)}
+    return outcome, {"cpu": config.cpu_model, "image": str(image)}, \
+        _suite(args, "bochs", config.cpu_model, (), args.append)
+
+
+def _suite(args: argparse.Namespace, backend: str, cpu_model: str, chosen: tuple[tuple[str, str], ...],
+           cmdline: str):
+    """The JUnit suite's identity: what tells this configuration's runs from another's."""
+    from ..render.junit_plan import SuiteIdentity
+    given = (("smp", str(args.smp)),) + ((("memory", str(args.memory)),) if args.memory else ()) + \
+        ((("append", args.append),) if args.append else ())
+    return SuiteIdentity(backend, cpu_model, chosen + given, options.mode(cmdline), args.junit_suite)

@@ -48,7 +48,8 @@ BOCHS_VMX_MODELS = (
     "corei7_skylake_x", "corei3_cnl", "corei7_icelake_u", "tigerlake",
 )
 
-PYTHON_MODULES = (("lief", "ELF post-processing"), ("pycdlib", "the ISO builder"), ("qemu.qmp", "driving QEMU"))
+PYTHON_MODULES = (("lief", "ELF post-processing"), ("pycdlib", "the ISO builder"), ("qemu.qmp", "driving QEMU"),
+                  ("rich", "the status line on a terminal"))
 PIP_HINT = "install bootgen's dependencies: `make test` (or `.venv/bin/pip install -e .`)"
 
 

@@ -65,26 +65,27 @@ class SerialCapture:
 
 
 def run_qemu(config: QemuConfig, while_guest_runs: Callable[[], object] | None = None,
-             started: float | None = None) -> RunOutcome:
+             started: float | None = None, on_phase: Callable[[str], object] | None = None) -> RunOutcome:
     """Boot once. QEMU is started (paused) before the slow imports, which then overlap its start-up.
 
     ``while_guest_runs`` is called once the guest has been started, for work (such as
     imports) that the caller would otherwise do after the run. ``started`` (time.monotonic())
-    is when the run's timeout began, by default now.
+    is when the run's timeout began, by default now. ``on_phase`` hears what the run is waiting for
+    (called from the thread that drives QEMU).
     """
     started = time.monotonic() if started is None else started
     validate(config)
     with private_directory("bootgen-qemu-") as workdir:
-        outcome = _run_once(config, workdir, started, while_guest_runs, sandbox=True)
+        outcome = _run_once(config, workdir, started, while_guest_runs, sandbox=True, on_phase=on_phase)
         if outcome.ending is Ending.EMULATOR_CRASH and NO_SANDBOX in outcome.detail:
             # A QEMU built without seccomp: run unsandboxed rather than not at all, and say so.
-            outcome = _run_once(config, workdir, started, while_guest_runs, sandbox=False)
+            outcome = _run_once(config, workdir, started, while_guest_runs, sandbox=False, on_phase=on_phase)
             outcome.detail = f"{outcome.detail}; QEMU has no -sandbox support".lstrip("; ")
         return outcome
 
 
 def _run_once(config: QemuConfig, workdir: Path, started: float, while_guest_runs: Callable[[], object] | None,
-              sandbox: bool) -> RunOutcome:
+              sandbox: bool, on_phase: Callable[[str], object] | None = None) -> RunOutcome:
     serial = SerialCapture(workdir)
     ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
     stderr_path = workdir / "qemu.stderr"
@@ -101,7 +102,7 @@ def _run_once(config: QemuConfig, workdir: Path, started: float, while_guest_run
             import asyncio  # slow to import: QEMU is already starting meanwhile
 
             outcome = asyncio.run(_drive(config, proc, ours, stderr_path, cmd, started, while_guest_runs,
-                                         serial))
+                                         serial, on_phase or (lambda text: None)))
         outcome.serial = serial.read()
         return outcome
     finally:
@@ -143,7 +144,7 @@ def _crash(why: str, proc: EmulatorProcess, stderr_path: Path, cmd: list[str], s
 
 async def _drive(config: QemuConfig, proc: EmulatorProcess, qmp_socket: socket.socket, stderr_path: Path,
                  cmd: list[str], started: float, while_guest_runs: Callable[[], object] | None,
-                 serial: SerialCapture) -> RunOutcome:
+                 serial: SerialCapture, on_phase: Callable[[str], object]) -> RunOutcome:
     import asyncio
 
     try:
@@ -178,6 +179,8 @@ async def _drive(config: QemuConfig, proc: EmulatorProcess, qmp_socket: socket.s
             return RunOutcome("qemu", b"", Ending.EMULATOR_CRASH,
                               f"QMP 'cont' failed ({type(exc).__name__}): {_first_error(stderr_path)}",
                               proc.poll(), time.monotonic() - started, cmd)
+        on_phase("firmware and loader starting")
+        stub_running = asyncio.ensure_future(_announce_stub(serial, on_phase))
         if while_guest_runs is not None:
             # In a thread: the event loop must stay free to act at the deadline, however slow a loaded
             # host makes the work.
@@ -187,7 +190,7 @@ async def _drive(config: QemuConfig, proc: EmulatorProcess, qmp_socket: socket.s
         nothing_booted = asyncio.ensure_future(_firmware_gave_up(serial))
         await asyncio.wait({exited, shutdown, nothing_booted}, timeout=max(deadline - time.monotonic(), 0.01),
                            return_when=asyncio.FIRST_COMPLETED)
-        for task in (nmis, nothing_booted):
+        for task in (nmis, nothing_booted, stub_running):
             if task is not None:
                 task.cancel()
         if not exited.done() and shutdown.done() and shutdown.result() != "stopped":
@@ -249,6 +252,11 @@ async def _until_begin_line(serial: SerialCapture, poll_s: float) -> bool:
         if BEGIN_LINE in seen:
             return True
     return False
+
+
+async def _announce_stub(serial: SerialCapture, on_phase: Callable[[str], object]) -> None:
+    if await _until_begin_line(serial, poll_s=0.1):
+        on_phase("the stub is running")
 
 
 async def _send_nmis(qmp, every_s: float, serial: SerialCapture) -> None:
