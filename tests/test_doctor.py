@@ -68,7 +68,7 @@ def test_complete_host_passes(tmp_path):
     names = [c.name for c in checks]
     assert names == ["gcc", "ld", "grub-mkimage", "grub-i386-pc", "grub-x86_64-efi", "qemu", "ovmf", "bochs",
                      "bochs-vtx", "kvm", "host-cpu", "kvm-nested", "stub-sources", "python-lief", "python-pycdlib",
-                     "python-qemu.qmp"]
+                     "python-qemu.qmp", "python-rich"]
 
 
 @pytest.mark.parametrize("tool, check", [("gcc", "gcc"), ("ld", "ld"), ("grub-mkimage", "grub-mkimage"),
@@ -169,7 +169,7 @@ def test_host_without_virtualization_flags(tmp_path):
 def test_missing_python_modules_fail(tmp_path):
     checks = run_checks(make_host(make_root(tmp_path), modules=False))
     python = [c for c in checks if c.name.startswith("python-")]
-    assert len(python) == 3 and all(c.status is Status.FAIL for c in python)
+    assert len(python) == 4 and all(c.status is Status.FAIL for c in python)
     assert doctor.exit_status(checks) == 1
 
 

@@ -58,8 +58,11 @@ class Progress:
 
     def __enter__(self) -> "Progress":
         if self.enabled:
-            from rich.console import Console
-            from rich.status import Status
+            try:
+                from rich.console import Console
+                from rich.status import Status
+            except ImportError:  # a declared dependency (doctor says when it is missing): no status line then
+                return self
             console = Console(stderr=True, highlight=False, markup=False, emoji=False)
             self._status = Status(self._line, console=console, spinner="dots")
             self._status.start()
