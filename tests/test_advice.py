@@ -51,9 +51,21 @@ def cpuid_records(vendor: str = "GenuineIntel", vmx: bool = False, hypervisor: s
 
 
 def test_amd_cpu_is_told_about_amd_v():
+    # A log from a bootgen that did not test AMD-V yet is still read, and says so.
     verdict, text = log_advice("bochs-ryzen-no-vmx.log")
     assert verdict is Verdict.NO_VMX
-    assert "AMD-V (SVM), which bootgen does not test yet" in text
+    assert "which the bootgen that made this log did not test" in text
+
+
+def test_svm_advice():
+    verdict, text = log_advice("qemu-tcg-no-svm.log")
+    assert verdict is Verdict.NO_SVM and "--cpu max" in text and "firmware" not in text  # TCG: pick a model
+    verdict, text = log_advice("bochs-ryzen-svm-ready.log")
+    assert verdict is Verdict.SVM_READY and text.startswith("nothing to do: AMD-V works") and "NPT" not in text
+    verdict, text = log_advice("qemu-tcg-inject-asid-zero.log")
+    assert verdict is Verdict.VMRUN_FAILED and "VMEXIT_INVALID" in text and "ASID 0" in text
+    verdict, text = log_advice("qemu-tcg-inject-svme-preset.log")
+    assert verdict is Verdict.SVM_IN_USE and "EFER.SVME was set" in text
 
 
 def test_qemu_tcg_is_told_to_use_kvm_or_bochs():
@@ -222,6 +234,9 @@ def _report_for(verdict: Verdict) -> list[str]:
     """A whole report whose records lead to ``verdict``."""
     lockout = [*until(ready(), "msr index=0x0000003a"), "msr index=0x0000003a value=0x0000000000000001 phase=loader",
                "check name=feature-control result=fail state=disabled-by-firmware value=0x0000000000000001"]
+    svm_lockout = [*until(log_records("qemu-tcg-svm-ready.log"), "msr index=0xc0010114"),
+                   "msr index=0xc0010114 value=0x0000000000000018 phase=loader",
+                   "check name=vm-cr result=fail state=disabled-by-firmware value=0x0000000000000018"]
     return {
         Verdict.VMX_READY: ready(),
         Verdict.NO_VMX: log_records("bochs-ryzen-no-vmx.log"),
@@ -230,6 +245,12 @@ def _report_for(verdict: Verdict) -> list[str]:
         Verdict.VMXON_FAILED: log_records("bochs-inject-bad-revision.log"),
         Verdict.VMENTRY_FAILED: log_records("bochs-inject-bad-control.log"),
         Verdict.FAULT: log_records("qemu-tcg-page-fault.log"),
+        Verdict.SVM_READY: log_records("qemu-tcg-svm-ready.log"),
+        Verdict.NO_SVM: log_records("qemu-tcg-no-svm.log"),
+        Verdict.SVM_DISABLED_BY_FIRMWARE: [*svm_lockout, "step name=vm-cr state=fail",
+                                           "verdict name=svm-disabled-by-firmware msr=0xc0010114"],
+        Verdict.SVM_IN_USE: log_records("qemu-tcg-inject-svme-preset.log"),
+        Verdict.VMRUN_FAILED: log_records("qemu-tcg-inject-asid-zero.log"),
     }[verdict]
 
 

@@ -156,7 +156,8 @@ def test_nested_parameter(tmp_path):
     unloaded = by_name(run_checks(make_host(make_root(tmp_path / "none", nested=None))))["kvm-nested"]
     assert unloaded.status is Status.WARN and "not loaded" in unloaded.message
     amd = by_name(run_checks(make_host(make_root(tmp_path / "amd", cpu_flags="fpu svm", nested="1"))))
-    assert amd["host-cpu"].status is Status.INFO and amd["kvm-nested"].status is Status.PASS
+    assert amd["host-cpu"].status is Status.PASS and "AMD-V" in amd["host-cpu"].message
+    assert amd["kvm-nested"].status is Status.PASS
     assert "kvm_amd" in amd["kvm-nested"].message
 
 
@@ -210,3 +211,8 @@ def test_auto_backend_choice(tmp_path):
         == ("qemu", "tcg")
     nested = make_host(make_root(tmp_path / "y"))
     assert (choose_backend(nested).backend, choose_backend(nested).accel) == ("qemu", "kvm")
+    nested_svm = make_host(make_root(tmp_path / "s", cpu_flags="fpu svm"))
+    assert (choose_backend(nested_svm).accel, "nested SVM" in choose_backend(nested_svm).tested) == ("kvm", True)
+    # An AMD host without nested SVM: QEMU's TCG shows AMD-V working, Bochs's VT-x would not be this CPU's kind.
+    amd = make_host(make_root(tmp_path / "a", cpu_flags="fpu svm", nested="N"), tools=(*TOOLS, "bochs"))
+    assert (choose_backend(amd).backend, choose_backend(amd).accel) == ("qemu", "tcg")

@@ -50,7 +50,7 @@ def test_48_concurrent_runs_all_get_the_right_verdict(stub_elf):
     for proc in procs:
         out, err = proc.communicate(timeout=300)
         verdicts.append(json.loads(out)["verdict"] if out else f"no output: {err.strip()}")
-    assert verdicts == ["no-vmx"] * 48
+    assert verdicts == ["svm-ready"] * 48
 
 
 @pytest.mark.qemu
@@ -176,7 +176,7 @@ def test_sigterm_stops_bochs(stub_elf, tmp_path):
 def test_a_brand_string_with_escapes_is_shown_escaped(stub_elf):
     proc = bootgen("run", "--image", str(stub_elf), "--cpu", "max,model-id=\x1b]0;PWN\x07\x1b[2JX")
     out, err = proc.communicate(timeout=60)
-    assert proc.returncode == 1, err
+    assert proc.returncode == 0, err  # svm-ready: TCG's max CPU emulates AMD-V
     assert "\x1b" not in out and "\x07" not in out
     assert "\\x1b]0;PWN\\x07\\x1b[2JX" in next(line for line in out.splitlines() if line.startswith("cpu:"))
 
@@ -281,7 +281,7 @@ def test_a_run_writes_nothing_where_it_runs(tmp_path):
     proc = subprocess.run([sys.executable, "-m", "bootgen", "run", "--json"], cwd=cwd, capture_output=True,
                           text=True, env={**os.environ, "BOOTGEN_CACHE_DIR": str(tmp_path / "cache"),
                                           "PYTHONPATH": str(ROOT)}, timeout=120)
-    assert json.loads(proc.stdout)["verdict"] == "no-vmx", proc.stderr
+    assert json.loads(proc.stdout)["verdict"] == "svm-ready", proc.stderr
     assert list(cwd.iterdir()) == []
 
 
@@ -320,7 +320,7 @@ def test_a_path_with_commas_boots_that_file(tmp_path, stub_elf):
     (tmp_path / "ok.iso").write_bytes(b"\0" * 65536)  # what a naive command line would boot
     proc = bootgen("run", "--image", str(odd), "--json")
     doc = json.loads(proc.communicate(timeout=120)[0])
-    assert doc["verdict"] == "no-vmx" and doc["run"]["image"] == str(odd)
+    assert doc["verdict"] == "svm-ready" and doc["run"]["image"] == str(odd)
 
 
 def test_qemu_runs_sandboxed(tmp_path):

@@ -28,6 +28,13 @@ FULL_PLAN = [
     ("guest", "exit-1-cpuid"), ("guest", "exit-2-io-instruction"), ("guest", "exit-3-vmcall"), ("guest", "exit-4-hlt"),
     ("verdict", "verdict"),
 ]
+SVM_PLAN = [
+    ("check", "cpu-vendor"), ("check", "hypervisor-present"), ("check", "cpuid-svm"), ("check", "vm-cr"),
+    ("check", "efer-svme-free"), ("check", "paging"),
+    ("svm", "svm-enable"), ("svm", "vmcb"), ("svm", "vmrun"), ("svm", "svm-disable"),
+    ("guest", "exit-1-cpuid"), ("guest", "exit-2-ioio"), ("guest", "exit-3-vmmcall"), ("guest", "exit-4-hlt"),
+    ("verdict", "verdict"),
+]
 
 
 def suite_of(xml: bytes) -> ET.Element:
@@ -70,13 +77,25 @@ def test_ready_log_passes_every_case():
     assert cases["paging"].findtext("system-out") == "step paging completed"
     properties = {p.get("name"): p.get("value") for p in suite.iter("property")}
     assert properties["verdict"] == "vmx-ready" and "i7-7800X" in properties["cpu"]
-    assert suite.get("name").startswith("bootgen.report.")
+    assert suite.get("name") == "bootgen.report"  # one name whatever the log holds: --junit-suite tells boxes apart
 
 
 @pytest.mark.parametrize("log", sorted(p.name for p in DATA.glob("*.log")))
 def test_every_outcome_has_the_same_cases(log):
-    """Ready, no VMX, a page fault, a failed VM entry, a double VMXON: one plan for all of them."""
-    assert plan_of(suite_of(junit_xml(evaluate((DATA / log).read_bytes()))))[:-1] == FULL_PLAN[:-1]
+    """Ready, no VMX, a page fault, a failed VM entry, a double VMXON, VMEXIT_INVALID: one plan per technology."""
+    result = evaluate((DATA / log).read_bytes())
+    assert plan_of(suite_of(junit_xml(result))) == (SVM_PLAN if result.facts.technology == "svm" else FULL_PLAN)
+
+
+def test_svm_ready_and_vmexit_invalid():
+    suite = suite_of(junit_xml(evaluate((DATA / "bochs-ryzen-svm-ready.log").read_bytes())))
+    assert suite.get("failures") == suite.get("skipped") == "0"
+    assert "code 114" in cases_of(suite)["exit-1-cpuid"].findtext("system-out")  # 0x72
+    suite = suite_of(junit_xml(evaluate((DATA / "qemu-tcg-inject-asid-zero.log").read_bytes())))
+    cases = cases_of(suite)
+    assert state(cases["vmrun"]) == "failed" and state(cases["svm-disable"]) == "passed"
+    assert cases["exit-1-cpuid"].find("skipped").get("message") == \
+        "the guest never ran: VMRUN refused the VMCB (VMEXIT_INVALID)"
 
 
 def test_no_report_has_the_same_cases_all_skipped():
@@ -121,12 +140,13 @@ def test_second_vmxon_fails_the_vmxon_step():
     assert "VMXON fail-invalid" in cases_of(suite)["vmxon"].find("failure").get("message")
 
 
-def _guest_report(exits: list[tuple[int, int]], vmcall: int = 0xB007C0DE) -> bytes:
+def _guest_report(exits: list[tuple[int, int]], vmcall: int = 0xB007C0DE, io: int = 0x00800040) -> bytes:
     steps = ["cpu-identity", "cpuid-vmx", "feature-control", "cr4-vmxe-free", "vmx-basic", "cr-fixed",
              "vmxon-region", "vmxon", "vmcs"]
     records = [f"step name={s} state={state}" for s in steps for state in ("begin", "ok")]
     records += ["step name=vmlaunch state=begin"]
-    records += [f"exit n={n} reason={reason} qualification=0x0 rip=0x1000 length=2" for n, reason in exits]
+    records += [f"exit n={n} reason={reason} qualification={io if reason == 30 else 0:#x} rip=0x1000 length=2"
+                for n, reason in exits]
     records += [f"vmcall value={vmcall:#x}"] if (3, 18) in exits else []
     records += [f"guest-trace exits={len(exits)} expected=no vmcall_value={vmcall:#x}", "step name=vmlaunch state=fail",
                 "verdict name=guest-failed -- the guest did not run as designed"]
@@ -146,14 +166,40 @@ def test_each_expected_exit_is_a_case():
         "VMCALL carried EAX=0x1234, expected 0xb007c0de"
 
 
-def test_vmxon_mode_has_no_guest_cases():
+def test_vmxon_mode_skips_the_guest_cases_it_does_not_run():
     suite = suite_of(junit_xml(evaluate(make_report(["config serial=0x3f8 mode=vmxon", "verdict name=no-vmx"]))))
-    plan = plan_of(suite)
-    assert ("vmx", "vmxon") in plan and ("vmx", "vmxoff") in plan
-    assert not [case for case in plan if case[0] == "guest" or case[1] in ("vmcs", "vmlaunch", "vmclear")]
-    # The run's own command line decides when the report never said.
+    assert plan_of(suite) == FULL_PLAN  # the same cases as a full run, or a run cut off early
+    for name in ("vmcs", "vmlaunch", "vmclear", "exit-1-cpuid", "exit-4-hlt"):
+        assert cases_of(suite)[name].find("skipped").get("message") == \
+            "not reached: mode=vmxon runs no VMCS and no guest"
     identity = SuiteIdentity("qemu", "max", mode="vmxon")
-    assert plan_of(suite_of(junit_xml(evaluate(b""), identity=identity))) == plan
+    assert plan_of(suite_of(junit_xml(evaluate(b""), identity=identity))) == FULL_PLAN
+
+
+def test_a_failed_step_fails_its_unrecorded_checks():
+    records = ["step name=cpu-identity state=begin", "step name=cpu-identity state=ok",
+               "step name=feature-control state=begin", "msr index=0x0000003a fault=13 phase=loader",
+               "step name=feature-control state=fail", "verdict name=fault msr=0x0000003a vector=13"]
+    cases = cases_of(suite_of(junit_xml(evaluate(make_report(records)))))
+    assert cases["feature-control"].find("failure").get("message").startswith("step feature-control failed")
+
+
+def test_a_wrong_io_exit_fails_its_case():
+    suite = suite_of(junit_xml(evaluate(_guest_report([(1, 10), (2, 30), (3, 18), (4, 12)], io=0x00810040))))
+    assert "is not an 8-bit OUT to port 0x80" in cases_of(suite)["exit-2-io-instruction"].find("failure").get("message")
+
+
+def test_not_reached_names_the_step_that_failed():
+    suite = suite_of(junit_xml(evaluate((DATA / "qemu-tcg-no-vmx.log").read_bytes())))
+    assert cases_of(suite)["vmxon"].find("skipped").get("message") == \
+        "not reached: the run stopped at step cpuid-vmx (fail)"
+
+
+def test_what_no_case_covers_is_in_the_verdict():
+    records = ["step name=cpu-identity state=begin", "check name=future-check result=fail -- new",
+               "step name=cpu-identity state=fail", "verdict name=no-vmx"]
+    verdict = cases_of(suite_of(junit_xml(evaluate(make_report(records)))))["verdict"]
+    assert "also recorded: check future-check: fail -- new" in verdict.find("failure").text
 
 
 def test_expected_verdict_turns_the_run_green():
@@ -174,6 +220,8 @@ def test_suite_name_comes_from_backend_cpu_and_options():
     assert SuiteIdentity("qemu", "Skylake-Client-v4").name == "bootgen.qemu.Skylake-Client-v4"
     custom = SuiteIdentity("qemu", "max", custom_name="lab.box7")
     assert suite_of(junit_xml(evaluate(b""), identity=custom)).get("name") == "lab.box7"
+    odd = SuiteIdentity("qemu", "max", custom_name="lab\x01box")
+    assert suite_of(junit_xml(evaluate(b""), identity=odd)).get("name") == "lab\\x01box"  # still valid XML
 
 
 def test_control_characters_stay_valid_xml():
@@ -206,12 +254,13 @@ def test_cli_report_writes_junit(tmp_path):
 @pytest.mark.qemu
 def test_cli_run_names_the_suite_after_its_configuration(tmp_path, stub_elf):
     out = tmp_path / "results.xml"
-    proc = run_cli("run", "--image", str(stub_elf), "--cpu", "qemu64", "--smp", "2", "--append", "mode=vmxon",
-                   "--junit", str(out), "--expect", "no-vmx")
+    proc = run_cli("run", "--image", str(stub_elf), "--cpu", "qemu64", "--smp", "2", "--append",
+                   "screen=on mode=vmxon", "--junit", str(out), "--expect", "svm-ready")
     assert proc.returncode == 0, proc.stderr
     suite = suite_of(out.read_bytes())
-    assert suite.get("name") == "bootgen.qemu.qemu64.accel=tcg.firmware=seabios.media=kernel.smp=2.append=mode=vmxon"
-    assert ("guest", "exit-1-cpuid") not in plan_of(suite)
+    assert suite.get("name") == \
+        "bootgen.qemu.qemu64.accel=tcg.firmware=seabios.media=kernel.smp=2.memory=128.append=mode=vmxon_screen=on"
+    assert plan_of(suite) == SVM_PLAN and state(cases_of(suite)["exit-1-cpuid"]) == "skipped"
     properties = {p.get("name"): p.get("value") for p in suite.iter("property")}
     assert properties["backend"] == "qemu" and properties["cpu-model"] == "qemu64" and properties["smp"] == "2"
 

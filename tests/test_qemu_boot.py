@@ -28,25 +28,27 @@ def boot(elf: Path, **kwargs):
     return outcome, evaluate(outcome.serial, outcome)
 
 
-def test_tcg_has_no_vmx(stub_elf):
+def test_tcg_max_is_svm_ready(stub_elf):
+    """TCG's default CPU (max) is AMD-vendor without VT-x and with AMD-V: the AMD-V path runs and works."""
     outcome, result = boot(stub_elf)
     assert outcome.ending is Ending.GUEST_EXIT
-    assert result.verdict is Verdict.NO_VMX, result.reason
+    assert result.verdict is Verdict.SVM_READY, result.reason
     cpu = result.report.boot_cpu
-    assert cpu.check("cpuid-vmx").result == "fail"
+    assert cpu.check("cpuid-svm").result == "pass" and cpu.check("cpuid-vmx") is None
     assert cpu.check("hypervisor-present").raw["value"] == "1"
     steps = [(r.name, r.state) for r in cpu.steps]
-    assert ("paging", "ok") in steps and ("cpuid-vmx", "fail") in steps
+    assert ("paging", "ok") in steps and ("vmrun", "ok") in steps
     paging = cpu.registers("paging")
     assert paging.cr0 & 0x80000020 == 0x80000020  # PG and NE
 
 
-@pytest.mark.parametrize("cpu", ["qemu64", "max", "Nehalem"])
-def test_cpu_models_behave_the_same(stub_elf, cpu):
+@pytest.mark.parametrize("cpu, verdict", [("qemu64", Verdict.SVM_READY), ("max", Verdict.SVM_READY),
+                                          ("Nehalem", Verdict.NO_VMX)])
+def test_cpu_models_behave_the_same(stub_elf, cpu, verdict):
     from bootgen.api import QemuConfig as ApiConfig
     from bootgen.api import boot_qemu
     result = boot_qemu(ApiConfig(image=stub_elf, cpu=cpu))
-    assert result.verdict is Verdict.NO_VMX, result.reason
+    assert result.verdict is verdict, result.reason
     assert result.report.boot_cpu.check("cpu-vendor").values["vendor"] in ("GenuineIntel", "AuthenticAMD")
 
 
@@ -60,7 +62,7 @@ def test_ud2_json_carries_the_vector(stub_elf):
 
 def test_serial_port_from_command_line(stub_elf):
     outcome, result = boot(stub_elf, append="serial=0x2f8", serial_port=0x2F8)
-    assert result.verdict is Verdict.NO_VMX
+    assert result.verdict is Verdict.SVM_READY
     assert result.report.config.serial == 0x2F8
     # Nothing reaches COM1 when the stub is told to use COM2.
     outcome, result = boot(stub_elf, append="serial=0x2f8", serial_port=0x3F8, timeout_s=10)
@@ -71,7 +73,7 @@ def test_embedded_cmdline_is_used(tmp_path):
     elf = build_stub(BuildConfig(output=tmp_path / "s.elf", build_dir=tmp_path / "b", cmdline="serial=0x2f8")).path
     proc = run_cli("run", "--image", str(elf), "--json")
     doc = json.loads(proc.stdout)
-    assert doc["verdict"] == "no-vmx", doc["reason"]
+    assert doc["verdict"] == "svm-ready", doc["reason"]
 
 
 @pytest.mark.parametrize("option", ["frobnicate=1", "serial=4294968320", "serial=0x1zz", "inject=nonsense"])
@@ -79,7 +81,7 @@ def test_unknown_option_is_reported(stub_elf, option):
     _, result = boot(stub_elf, append=option)
     warning = result.report.warnings[0] if result.report.warnings else None
     assert warning is not None and warning.option == option
-    assert result.verdict is Verdict.NO_VMX
+    assert result.verdict is Verdict.SVM_READY
     assert result.report.config.serial == 0x3F8  # a bad port leaves COM1 in place
 
 
@@ -120,15 +122,15 @@ def test_no_process_or_tempdir_left(stub_elf):
 
 def test_smp_and_memory_options(stub_elf):
     _, result = boot(stub_elf, smp=2, memory_mib=256)
-    assert result.verdict is Verdict.NO_VMX
+    assert result.verdict is Verdict.SVM_READY
 
 
 def test_cli_run_json_and_keep_log(stub_elf, tmp_path):
     log = tmp_path / "serial.log"
-    proc = run_cli("run", "--image", str(stub_elf), "--json", "--keep-log", str(log), "--expect", "no-vmx")
+    proc = run_cli("run", "--image", str(stub_elf), "--json", "--keep-log", str(log), "--expect", "svm-ready")
     assert proc.returncode == 0, proc.stderr
     doc = json.loads(proc.stdout)
-    assert doc["verdict"] == "no-vmx" and doc["run"]["accel"] == "tcg"
+    assert doc["verdict"] == "svm-ready" and doc["run"]["accel"] == "tcg"
     assert doc["report"]["complete"] and log.read_bytes().count(b"#BOOTGEN end") == 1
 
 
@@ -136,7 +138,10 @@ def test_cli_run_json_and_keep_log(stub_elf, tmp_path):
 def test_kvm_verdict_agrees_with_the_host(stub_elf):
     if why := Host().kvm_problem():
         pytest.skip(f"KVM is not usable here: {why}")
-    expected = Verdict.VMX_READY if Host().offers_nested_vmx() else Verdict.NO_VMX
+    host = Host()
+    amd = host.cpu_vendor() in ("AuthenticAMD", "HygonGenuine")
+    expected = Verdict.VMX_READY if host.offers_nested_vmx() else Verdict.SVM_READY if host.offers_nested_svm() \
+        else Verdict.NO_SVM if amd else Verdict.NO_VMX
     outcome, result = boot(stub_elf, accel="kvm", cpu=os.environ.get("BOOTGEN_KVM_CPU", "host"), timeout_s=20)
     if outcome.ending is Ending.EMULATOR_CRASH:
         pytest.skip(f"this host's KVM cannot run the stub: {outcome.detail[:200]}")

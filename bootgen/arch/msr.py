@@ -65,6 +65,7 @@ EFER_BITS = (
     Bit(8, "lme", "IA-32e mode enable"),
     Bit(10, "lma", "IA-32e mode active"),
     Bit(11, "nxe", "Execute-disable bit enable"),
+    Bit(12, "svme", "Secure virtual machine enable (AMD APM Vol. 2, 15.4)"),
 )
 
 # IA32_VMX_BASIC (SDM Vol. 3D, A.1 "Basic VMX Information").

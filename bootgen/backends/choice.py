@@ -1,4 +1,5 @@
-"""``--backend auto``: real silicon through nested KVM if offered, else Bochs's emulated VT-x, else QEMU TCG."""
+"""``--backend auto``: real silicon through nested KVM if offered; else, on an AMD host, QEMU TCG's emulated AMD-V;
+else Bochs's emulated VT-x; else QEMU TCG."""
 
 from __future__ import annotations
 
@@ -19,6 +20,11 @@ def choose_backend(host: Host | None = None, qemu_only: bool = False) -> Backend
     host = host or Host()
     if host.offers_nested_vmx():
         return BackendChoice("qemu", "kvm", "this host's CPU, through KVM with nested VMX")
+    if host.offers_nested_svm():
+        return BackendChoice("qemu", "kvm", "this host's CPU, through KVM with nested SVM")
+    if host.cpu_vendor() in ("AuthenticAMD", "HygonGenuine") or host.virtualization_flag() == "svm":
+        return BackendChoice("qemu", "tcg", "QEMU's TCG CPU with its emulated AMD-V (the host offers no nested SVM)")
     if not qemu_only and host.which("bochs") and host.which("grub-mkimage"):
         return BackendChoice("bochs", "tcg", "Bochs's emulated VT-x CPU (the host offers no nested VMX)")
-    return BackendChoice("qemu", "tcg", "QEMU's TCG CPU, which has no VT-x (install bochs to see VMXON succeed)")
+    return BackendChoice("qemu", "tcg", "QEMU's TCG CPU with its emulated AMD-V (install bochs for an emulated "
+                                        "VT-x CPU)")

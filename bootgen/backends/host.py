@@ -124,6 +124,16 @@ class Host:
             pass
         return set()
 
+    def cpu_vendor(self) -> str | None:
+        """The host CPU's vendor string from /proc/cpuinfo (GenuineIntel, AuthenticAMD, ...)."""
+        try:
+            for line in self.path(CPUINFO).read_text().splitlines():
+                if line.startswith("vendor_id"):
+                    return line.partition(":")[2].strip() or None
+        except OSError:
+            pass
+        return None
+
     def virtualization_flag(self) -> str | None:
         """"vmx", "svm" or None: which hardware virtualization the host CPU shows."""
         flags = self.cpu_flags()
@@ -180,6 +190,10 @@ class Host:
     def offers_nested_vmx(self) -> bool:
         """A KVM guest with -cpu host will see VT-x: the host has vmx and kvm_intel nested=1."""
         return self.kvm_problem() is None and "vmx" in self.cpu_flags() and self.nested_enabled("vmx")
+
+    def offers_nested_svm(self) -> bool:
+        """A KVM guest with -cpu host will see AMD-V: the host has svm and kvm_amd nested=1."""
+        return self.kvm_problem() is None and "svm" in self.cpu_flags() and self.nested_enabled("svm")
 
     def ovmf(self) -> Ovmf | None:
         try:

@@ -26,14 +26,15 @@ def _listings(args: argparse.Namespace):
 
 def cmd_models(args: argparse.Namespace) -> int:
     listings = list(_listings(args))
-    if args.json:
-        import json
-        doc = {backend: {"models": [m.as_json() for m in models]} if models is not None else {"unavailable": why}
-               for backend, models, why in listings}
-        print(json.dumps(doc, indent=2))
-        return 0
     if all(models is None for _, models, _ in listings):
         raise ToolMissing("; ".join(why for _, _, why in listings))
+    if args.json:
+        import json
+        doc = {backend: ({"models": [m.as_json() for m in models]} | ({"accel": args.accel} if backend == "qemu"
+                                                                      else {}))
+               if models is not None else {"unavailable": why} for backend, models, why in listings}
+        print(json.dumps(doc, indent=2))
+        return 0
     out = []
     for backend, models, why in listings:
         if models is None:
@@ -49,7 +50,8 @@ def cmd_models(args: argparse.Namespace) -> int:
                                      (f"alias of {m.alias_of}", m.alias_of)) if on]
             out.append(f"  {m.name:<{width}}  {m.vendor or '?':<13} {m.technology:<12} {', '.join(notes)}".rstrip())
         out.append("")
-    out.append("bootgen checks VT-x today: a model without it gives the verdict no-vmx.")
+    out.append("bootgen tests VT-x on Intel models and AMD-V on AMD ones: a model with neither gives no-vmx or "
+               "no-svm.")
     try:
         print("\n".join(out))
         sys.stdout.flush()

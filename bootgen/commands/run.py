@@ -90,7 +90,7 @@ def _run_qemu(args: argparse.Namespace, progress):
     progress.phase(f"starting QEMU ({config.accel.upper()}, {config.cpu_model})", deadline=args.started + timeout)
     outcome = run_qemu(config, while_guest_runs=_import_result_modules, started=args.started, on_phase=progress)
     suite = _suite(args, "qemu", config.cpu_model, (("accel", config.accel), ("firmware", config.firmware),
-                                                    ("media", config.media)), cmdline)
+                                                    ("media", config.media)), cmdline, config.memory_mib)
     return outcome, {"accel": config.accel, "cpu": config.cpu_model, "firmware": config.firmware,
                      "media": config.media, "image": str(image)}, suite
 
@@ -140,13 +140,13 @@ def _run_bochs(args: argparse.Namespace, progress):
     progress.phase(f"Bochs emulating {config.cpu_model}", deadline=args.started + config.timeout_s)
     outcome = run_bochs(config, started=args.started)
     return outcome, {"cpu": config.cpu_model, "image": str(image)}, \
-        _suite(args, "bochs", config.cpu_model, (), args.append)
+        _suite(args, "bochs", config.cpu_model, (), args.append, config.memory_mib)
 
 
 def _suite(args: argparse.Namespace, backend: str, cpu_model: str, chosen: tuple[tuple[str, str], ...],
-           cmdline: str):
+           cmdline: str, memory_mib: int):
     """The JUnit suite's identity: what tells this configuration's runs from another's."""
     from ..render.junit_plan import SuiteIdentity
-    given = (("smp", str(args.smp)),) + ((("memory", str(args.memory)),) if args.memory else ()) + \
-        ((("append", args.append),) if args.append else ())
+    append = " ".join(sorted(args.append.split()))  # the same options in another order: the same suite
+    given = (("smp", str(args.smp)), ("memory", str(memory_mib))) + ((("append", append),) if append else ())
     return SuiteIdentity(backend, cpu_model, chosen + given, options.mode(cmdline), args.junit_suite)

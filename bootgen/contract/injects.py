@@ -9,6 +9,7 @@ data.
 
 from __future__ import annotations
 
+import dataclasses
 import enum
 from dataclasses import dataclass, field
 
@@ -39,6 +40,15 @@ class Inject(enum.StrEnum):
     NMI_WAIT = "nmi-wait"
     NULL_READ = "null-read"
     HIGH_FRAMEBUFFER = "high-framebuffer"
+    # AMD-V (the SVM path only).
+    SVME_CLEAR = "svme-clear"
+    ASID_ZERO = "asid-zero"
+    VMRUN_INTERCEPT_CLEAR = "vmrun-intercept-clear"
+    GUEST_SVME_CLEAR = "guest-svme-clear"
+    UNALIGNED_VMCB = "unaligned-vmcb"
+    SVMDIS_LOCKED = "svmdis-locked"
+    SVME_PRESET = "svme-preset"
+    UNEXPECTED_VMEXIT = "unexpected-vmexit"
 
 
 class Point(enum.StrEnum):
@@ -54,6 +64,9 @@ class Point(enum.StrEnum):
     AFTER_VMXON = "after VMXON"
     AFTER_VMPTRLD = "after VMPTRLD"
     BEFORE_VMLAUNCH = "the VMCS just before VMLAUNCH"
+    VM_CR = "the vm-cr check"
+    EFER_SVME_FREE = "before the EFER.SVME check"
+    BEFORE_VMRUN = "the VMCB and EFER just before VMRUN"
 
 
 @dataclass(frozen=True)
@@ -64,6 +77,7 @@ class InjectSpec:
     detail: dict[str, int | None] = field(default_factory=dict)  # stable JSON keys that must hold these values
     result: str = ""                          # for people: the verdict and its detail
     clean_exit: bool = True                   # the image still ends its report and exits
+    technology: str = "vmx"                   # vmx: acts on the VT-x path; svm: on the AMD-V path; any: both
     proven_by: str = "tests/test_faults.py::test_injected_failure_on_bochs"
 
 
@@ -151,7 +165,43 @@ SPECS: dict[Inject, InjectSpec] = {
                   "tests/test_qemu_boot.py::test_triple_fault_is_no_verdict"),
 }
 
+_SVM_PROOF = "tests/test_svm.py::test_injected_svm_failure_on_qemu and test_injected_svm_failure_on_bochs"
+SPECS.update({
+    Inject.SVME_CLEAR: InjectSpec(
+        Point.BEFORE_VMRUN, "VMRUN with EFER.SVME = 0 (APM Vol. 2, 15.4)", Verdict.VMRUN_FAILED, {"vector": 6},
+        "`vector=6` (#UD)", technology="svm", proven_by=_SVM_PROOF),
+    Inject.ASID_ZERO: InjectSpec(
+        Point.BEFORE_VMRUN, "guest ASID 0 (15.5.1: an illegal VMCB)", Verdict.VMRUN_FAILED,
+        {"exit_code": 0xFFFFFFFF}, "`code=0xffffffff` (VMEXIT_INVALID)", technology="svm", proven_by=_SVM_PROOF),
+    Inject.VMRUN_INTERCEPT_CLEAR: InjectSpec(
+        Point.BEFORE_VMRUN, "the VMRUN intercept cleared (15.5.1)", Verdict.VMRUN_FAILED,
+        {"exit_code": 0xFFFFFFFF}, "`code=0xffffffff`", technology="svm", proven_by=_SVM_PROOF),
+    Inject.GUEST_SVME_CLEAR: InjectSpec(
+        Point.BEFORE_VMRUN, "the guest's EFER.SVME cleared in the VMCB (15.5.1)", Verdict.VMRUN_FAILED,
+        {"exit_code": 0xFFFFFFFF}, "`code=0xffffffff`", technology="svm", proven_by=_SVM_PROOF),
+    Inject.UNALIGNED_VMCB: InjectSpec(
+        Point.BEFORE_VMRUN, "VMRUN's operand = VMCB + 0x10, not 4 KiB aligned (15.5, VMRUN: #GP)",
+        Verdict.VMRUN_FAILED, {"vector": 13}, "`vector=13` (#GP)", technology="svm", proven_by=_SVM_PROOF),
+    Inject.SVMDIS_LOCKED: InjectSpec(
+        Point.VM_CR, "VM_CR.SVMDIS and LOCK set by the stub (only while unlocked), then EFER.SVME tried anyway "
+        "(15.30.1: #GP)", Verdict.SVM_DISABLED_BY_FIRMWARE, {}, "and the EFER write `fault=13`",
+        technology="svm", proven_by="tests/test_svm.py::test_svmdis_locked (skipped, with the reason, where the "
+        "emulator has no writable VM_CR)"),
+    Inject.SVME_PRESET: InjectSpec(
+        Point.EFER_SVME_FREE, "EFER.SVME set before the checks, as another hypervisor would leave it",
+        Verdict.SVM_IN_USE, technology="svm", proven_by=_SVM_PROOF),
+    Inject.UNEXPECTED_VMEXIT: InjectSpec(
+        Point.BEFORE_VMRUN, "#UD intercepted and the guest's first instruction made UD2", Verdict.VMRUN_FAILED,
+        {"exit_code": 0x46}, "`code=0x46` (#UD)", technology="svm", proven_by=_SVM_PROOF),
+})
+for _name in (Inject.UD2, Inject.PAGE_FAULT, Inject.NULL_READ, Inject.HANG, Inject.TRIPLE_FAULT):
+    SPECS[_name] = dataclasses.replace(SPECS[_name], technology="any")
+
 #: The injections the Bochs matrix runs with one boot each and checks against SPECS (the NMI ones and the
 #: high framebuffer have their own tests: their verdict is the CPU's own).
 MATRIX: tuple[Inject, ...] = tuple(name for name, spec in SPECS.items() if spec.clean_exit and name not in (
-    Inject.LOCK_DISABLED, Inject.HOST_NMI, Inject.GUEST_NMI, Inject.NMI_WAIT, Inject.HIGH_FRAMEBUFFER))
+    Inject.LOCK_DISABLED, Inject.HOST_NMI, Inject.GUEST_NMI, Inject.NMI_WAIT, Inject.HIGH_FRAMEBUFFER)
+    and spec.technology != "svm")
+#: The AMD-V injections, each run on QEMU's TCG (max) and on Bochs (ryzen) and checked against SPECS.
+SVM_MATRIX: tuple[Inject, ...] = tuple(name for name, spec in SPECS.items() if spec.technology == "svm"
+                                       and name is not Inject.SVMDIS_LOCKED)

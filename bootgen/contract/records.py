@@ -39,6 +39,9 @@ class Rec(enum.StrEnum):
     MAP = "map"
     POWEROFF = "poweroff"
     VERDICT = "verdict"
+    SVM = "svm"                     # an SVM instruction that faulted
+    VMCB = "vmcb"
+    SVM_EXIT = "svm-exit"
 
 
 class Key(enum.StrEnum):
@@ -130,6 +133,16 @@ class Key(enum.StrEnum):
     WANTED = "wanted"
     WHAT = "what"
     ZF = "zf"
+    ASID = "asid"
+    CODE = "code"
+    HSAVE = "hsave"
+    INFO1 = "info1"
+    INFO2 = "info2"
+    NESTED_PAGING = "nested_paging"
+    NEXT_RIP = "next_rip"
+    NRIP_SAVE = "nrip_save"
+    TECHNOLOGY = "technology"
+    INTERCEPTS = "intercepts"
 
 
 class Step(enum.StrEnum):
@@ -152,6 +165,15 @@ class Step(enum.StrEnum):
     VMLAUNCH = "vmlaunch"
     VMCLEAR = "vmclear"
     VMXOFF = "vmxoff"
+    # AMD-V (APM Vol. 2, 15.4 "Enabling SVM" and 15.5 "VMRUN").
+    CPUID_SVM = "cpuid-svm"
+    SVM_FEATURES = "svm-features"
+    VM_CR = "vm-cr"
+    EFER_SVME_FREE = "efer-svme-free"
+    SVM_ENABLE = "svm-enable"
+    VMCB = "vmcb"
+    VMRUN = "vmrun"
+    SVM_DISABLE = "svm-disable"
 
 
 class StepState(enum.StrEnum):
@@ -173,6 +195,10 @@ class Check(enum.StrEnum):
     CR0_FIXED = "cr0-fixed"
     CR4_FIXED = "cr4-fixed"
     PAGING = "paging"
+    # AMD-V (APM Vol. 2, 15.4).
+    CPUID_SVM = "cpuid-svm"
+    VM_CR = "vm-cr"
+    EFER_SVME_FREE = "efer-svme-free"
 
 
 #: The step each check is recorded in (stage/main.c, stage/probe/probe.c, stage/vmx/probe.c).
@@ -187,6 +213,9 @@ CHECK_STEP: dict[Check, Step] = {
     Check.CR0_FIXED: Step.CR_FIXED,
     Check.CR4_FIXED: Step.CR_FIXED,
     Check.PAGING: Step.PAGING,
+    Check.CPUID_SVM: Step.CPUID_SVM,
+    Check.VM_CR: Step.VM_CR,
+    Check.EFER_SVME_FREE: Step.EFER_SVME_FREE,
 }
 
 #: Checks the stub records only when they fail: their step ending ``ok`` is their pass.
@@ -208,6 +237,23 @@ class FeatureControlState(enum.StrEnum):
     ENABLED_BY_STUB = "enabled-by-stub"
     WRITE_IGNORED = "write-ignored"
     WRITE_FAULTED = "write-faulted"   # unlocked, but writing it raised #GP
+
+
+class VmCrState(enum.StrEnum):
+    """What the vm-cr check found (``check name=vm-cr state=...``; AMD APM Vol. 2, 15.30.1)."""
+
+    ENABLED = "enabled"                           # SVMDIS clear
+    ENABLED_BY_STUB = "enabled-by-stub"           # SVMDIS was set, unlocked: the stub cleared it
+    DISABLED_BY_FIRMWARE = "disabled-by-firmware"  # SVMDIS set and LOCK set
+    WRITE_IGNORED = "write-ignored"               # unlocked, but clearing SVMDIS did not stick
+    ABSENT = "absent"                             # reading VM_CR raised #GP (Bochs 2.7): no firmware lock
+
+
+class Technology(enum.StrEnum):
+    """The hardware virtualization a CPU's report is about (``config``/``verdict technology=``)."""
+
+    VMX = "vmx"      # Intel VT-x
+    SVM = "svm"      # AMD-V
 
 
 class CrPhase(enum.StrEnum):
@@ -234,6 +280,7 @@ class Insn(enum.StrEnum):
     VMLAUNCH = "vmlaunch"
     VMRESUME = "vmresume"
     VMXOFF = "vmxoff"
+    VMRUN = "vmrun"
 
 
 class Outcome(enum.StrEnum):
@@ -324,5 +371,5 @@ C_PREFIX: dict[type[enum.StrEnum], str] = {
     FeatureControlState: "FC_STATE", CrPhase: "CR_PHASE", MsrPhase: "MSR_PHASE", Insn: "INSN",
     Outcome: "OUTCOME", ControlWordName: "CONTROLS", WarningKind: "WARN", YesNo: "ANSWER",
     PowerOff: "POWEROFF", Emulator: "EMULATOR", Cause: "CAUSE", MapWhat: "MAP", CacheType: "CACHE",
-    BootProtocol: "PROTOCOL",
+    BootProtocol: "PROTOCOL", VmCrState: "VM_CR_STATE", Technology: "TECH",
 }

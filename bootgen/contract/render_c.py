@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import enum
 
-from ..arch import exceptions, memory_types, msr, registers, vmx_controls, vmx_exits
+from ..arch import exceptions, memory_types, msr, registers, svm, vmx_controls, vmx_exits
 from ..arch.bits import Bit
 from . import guest, injects, options, ports, project, records, verdicts
 
@@ -91,8 +91,11 @@ def contract_h() -> str:
         _define("GUEST_EXPECTED_EXIT_COUNT", len(guest.EXPECTED_EXITS)),
     ]
     expected = ", ".join(f"EXIT_REASON_{_c_name(r.key)}" for r in guest.EXPECTED_EXITS)
+    expected_svm = ", ".join(f"SVM_EXIT_{_c_name(c.key)}" for c in guest.EXPECTED_SVM_EXITS)
     c_only = [
         _define("GUEST_EXPECTED_EXITS", f"{{ {expected} }}"),
+        _define("GUEST_EXPECTED_SVM_EXITS", f"{{ {expected_svm} }}"),
+        *[_define(f"GUEST_SVM_LENGTH_{_c_name(k)}", n) for k, n in guest.SVM_GUEST_LENGTHS.items()],
         "",
         "/* Record types, field keys and field values (bootgen/contract/records.py). */",
     ]
@@ -109,7 +112,7 @@ def contract_h() -> str:
     c_only += ["\tINJECT_COUNT", "};"]
     names = ", ".join(_string(i.value) for i in injects.Inject)
     c_only += [_define("INJECT_NAMES", f"{{ {names} }}")]
-    return _header("contract.h", "bootgen/contract", body, c_only, includes=("exit_reasons.h",))
+    return _header("contract.h", "bootgen/contract", body, c_only, includes=("exit_reasons.h", "svm.h"))
 
 
 def msr_h() -> str:
@@ -158,6 +161,27 @@ def exit_reasons_h() -> str:
     return _header("exit_reasons.h", "bootgen/arch/vmx_exits.py", body)
 
 
+def svm_h() -> str:
+    body = ["/* AMD-V (bootgen/arch/svm.py; AMD APM Vol. 2, chapter 15; Vol. 3, E.4.9). */"]
+    body += [_define("CPUID_LEAF_SVM", f"{svm.CPUID_LEAF_SVM:#010x}u"),
+             _define("CPUID_LEAF_EXTENDED_FEATURES", f"{svm.CPUID_LEAF_EXTENDED_FEATURES:#010x}u")]
+    body += _bits("CPUID_EXT_ECX", svm.EXTENDED_FEATURES_ECX_BITS, False)
+    body += ["", "/* CPUID Fn8000_000A_EDX. */", *_bits("SVM_FEATURE", svm.SVM_FEATURE_BITS, False)]
+    body += ["", "/* SVM MSRs (APM Vol. 2, 15.30). */"]
+    body += [_define(name, f"{index:#010x}u") for index, name in sorted(svm.NAMES.items())]
+    body += _bits("VM_CR", svm.VM_CR_BITS, True)
+    body += ["", "/* VMCB intercept words (APM Vol. 2, appendix B). */",
+             _define("VMCB_INTERCEPT_MISC1", f"{svm.INTERCEPT_MISC1_OFFSET:#x}"),
+             _define("VMCB_INTERCEPT_MISC2", f"{svm.INTERCEPT_MISC2_OFFSET:#x}")]
+    body += _bits("INTERCEPT", svm.INTERCEPT_MISC1_BITS, False) + _bits("INTERCEPT", svm.INTERCEPT_MISC2_BITS, False)
+    body += ["", "/* #VMEXIT codes (APM Vol. 2, appendix C). */"]
+    body += [_define(f"SVM_EXIT_{_c_name(c.key)}", f"{c.number:#x}", c.name) for c in svm.EXIT_CODES]
+    body += [_define("SVM_EXIT_INVALID", f"{svm.EXIT_INVALID:#x}u", "VMEXIT_INVALID: -1")]
+    body += [_define("SVM_IOIO_TYPE_IN", svm.IOIO_TYPE_IN), _define("SVM_IOIO_SIZE8", svm.IOIO_SIZE8),
+             _define("SVM_IOIO_PORT_SHIFT", svm.IOIO_PORT_SHIFT)]
+    return _header("svm.h", "bootgen/arch/svm.py", [], body)
+
+
 def vectors_h() -> str:
     body = ["/* Exception vectors (bootgen/arch/exceptions.py; SDM Vol. 3A, table 6-1). */"]
     body += [_define(f"VECTOR_{_c_name(v.mnemonic)}", v.number, v.name) for v in exceptions.VECTORS
@@ -182,6 +206,7 @@ def headers() -> dict[str, str]:
         "registers.h": registers_h(),
         "vmx_controls.h": vmx_controls_h(),
         "exit_reasons.h": exit_reasons_h(),
+        "svm.h": svm_h(),
         "vectors.h": vectors_h(),
         "memory_types.h": memory_types_h(),
     }

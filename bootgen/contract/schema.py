@@ -97,7 +97,7 @@ SCHEMA: tuple[RecordSpec, ...] = (
         _f(Key.NAME, NAME, "", Check), _f(Key.RESULT, NAME, "", CheckResult),
         _f(Key.VENDOR, NAME, "cpu-vendor: the vendor string"),
         _f(Key.VALUE, H64, "the register or MSR checked (decimal for hypervisor-present)"),
-        _f(Key.STATE, NAME, "feature-control", FeatureControlState),
+        _f(Key.STATE, NAME, "feature-control (FeatureControlState) or vm-cr (VmCrState)", FeatureControlState),
         _f(Key.AFTER, H64, "feature-control: the MSR after the stub's write"),
         _f(Key.CR0, H32), _f(Key.CR4, H32), _f(Key.REVISION, H32, "vmx-basic"),
         _f(Key.REGION_SIZE, DEC, "vmx-basic"), _f(Key.ADDR32, DEC, "vmx-basic"),
@@ -105,7 +105,8 @@ SCHEMA: tuple[RecordSpec, ...] = (
         _f(Key.FIXED0, H32, "bits that must be 1"), _f(Key.FIXED1, H32, "bits that may be 1"),
         _f(Key.MISSING, H32, "bits that must be 1 and are 0"),
         _f(Key.FORBIDDEN, H32, "bits that must be 0 and are 1"),
-        _f(Key.VECTOR, DEC, "paging: the vector enabling paging raised")), text="what the check found"),
+        _f(Key.VECTOR, DEC, "paging: the vector enabling paging raised"),
+        _f(Key.EFER, H64, "efer-svme-free: IA32_EFER")), text="what the check found"),
     RecordSpec(Rec.VMXON_REGION, "the VMXON region as prepared", (
         _f(Key.ADDRESS, H32), _f(Key.REVISION, H32), _f(Key.SIZE, DEC))),
     RecordSpec(Rec.VMX, "what one VMX instruction did; CF and ZF are preset to 1 before it", (
@@ -140,6 +141,19 @@ SCHEMA: tuple[RecordSpec, ...] = (
                "is, the linear address it is reached at, its memory type and page size", (
                    _f(Key.WHAT, NAME, "", MapWhat), _f(Key.PHYS, H64), _f(Key.LINEAR, H32), _f(Key.SIZE, H32),
                    _f(Key.CACHE, NAME, "", CacheType), _f(Key.PAGE, DEC, "page size in KiB: 4 or 2048"))),
+    RecordSpec(Rec.SVM, "an SVM instruction that raised an exception (AMD APM Vol. 2, 15.5)", (
+        _f(Key.INSN, NAME, "", Insn), _f(Key.OUTCOME, NAME, "", Outcome), _f(Key.VECTOR, DEC),
+        _f(Key.ERROR_CODE, H32))),
+    RecordSpec(Rec.VMCB, "the VMCB as VMRUN gets it (AMD APM Vol. 2, appendix B)", (
+        _f(Key.ADDRESS, H32, "the VMCB (VMRUN's operand)"), _f(Key.HSAVE, H32, "the host save area (VM_HSAVE_PA)"),
+        _f(Key.ASID, DEC), _f(Key.INTERCEPTS, H64, "the intercept words at 0x0C (low) and 0x10 (high)"),
+        _f(Key.EFER, H64, "the guest's EFER"), _f(Key.CR0, H32, "the guest's CR0"),
+        _f(Key.NESTED_PAGING, NAME, "nested paging used", YesNo),
+        _f(Key.NRIP_SAVE, NAME, "the CPU saves the next RIP on #VMEXIT", YesNo))),
+    RecordSpec(Rec.SVM_EXIT, "one #VMEXIT, in order", (
+        _f(Key.N, DEC), _f(Key.CODE, H32, "EXITCODE (0xffffffff: VMEXIT_INVALID)"), _f(Key.INFO1, H64),
+        _f(Key.INFO2, H64), _f(Key.RIP, H32, "the guest's RIP at the #VMEXIT"),
+        _f(Key.NEXT_RIP, H32, "nRIP, where the CPU saves it"))),
     RecordSpec(Rec.POWEROFF, "how the stub ends the run: an emulator's exit port, or halting with the verdict on "
                "screen", (_f(Key.METHOD, NAME, "", PowerOff), _f(Key.EMULATOR, NAME, "", Emulator))),
     RecordSpec(Rec.VERDICT, "the stub's verdict, exactly one, with the failure's detail", (
@@ -148,7 +162,8 @@ SCHEMA: tuple[RecordSpec, ...] = (
         _f(Key.CF, DEC), _f(Key.ZF, DEC), _f(Key.INSN_ERROR, DEC), _f(Key.REGION_SIZE, DEC), _f(Key.CR0, H32),
         _f(Key.REVISION, H32), _f(Key.MODE, NAME, "", Mode), _f(Key.ENTRY_FAILURE_REASON, DEC),
         _f(Key.QUALIFICATION, H32),
-        _f(Key.EXITS, DEC), _f(Key.FIELD, H32), _f(Key.CAUSE, NAME, "", Cause)), text="why, for people"),
+        _f(Key.EXITS, DEC), _f(Key.FIELD, H32), _f(Key.CAUSE, NAME, "", Cause),
+        _f(Key.CODE, H32, "vmrun-failed: the #VMEXIT code")), text="why, for people"),
 )
 
 BY_TYPE: dict[Rec, RecordSpec] = {spec.type: spec for spec in SCHEMA}
@@ -169,4 +184,9 @@ CHECK_DOCS: dict[Check, str] = {
                      "must be 0",
     Check.CR4_FIXED: "CR4 against IA32_VMX_CR4_FIXED0/1, checked with VMXE set",
     Check.PAGING: "only written when enabling paging failed (no PAE, or an exception: `vector`)",
+    Check.CPUID_SVM: "CPUID Fn8000_0001_ECX.SVM[bit 2] (AMD and Hygon CPUs)",
+    Check.VM_CR: "VM_CR (MSR 0xC0010114): `state` is `enabled` (SVMDIS clear), `disabled-by-firmware` (SVMDIS and "
+                 "LOCK set), `enabled-by-stub` (SVMDIS set, unlocked: the stub cleared it), `write-ignored` (that "
+                 "did not stick) or `absent` (reading it raised #GP, as on Bochs 2.7: no firmware lock)",
+    Check.EFER_SVME_FREE: "EFER.SVME was clear: no other hypervisor holds SVM",
 }

@@ -13,6 +13,11 @@ class Verdict(enum.StrEnum):
     VMX_IN_USE = "vmx-in-use"
     VMXON_FAILED = "vmxon-failed"
     VMENTRY_FAILED = "vmentry-failed"
+    SVM_READY = "svm-ready"
+    NO_SVM = "no-svm"
+    SVM_DISABLED_BY_FIRMWARE = "svm-disabled-by-firmware"
+    SVM_IN_USE = "svm-in-use"
+    VMRUN_FAILED = "vmrun-failed"
     FAULT = "fault"
     NO_VERDICT = "no-verdict"
 
@@ -47,7 +52,7 @@ SPECS: dict[Verdict, VerdictSpec] = {
         ready=True),
     Verdict.NO_VMX: VerdictSpec(
         "this CPU does not offer VT-x",
-        "CPUID.1:ECX.VMX is 0 (also every AMD CPU)"),
+        "CPUID.1:ECX.VMX is 0 on a CPU that is not AMD or Hygon (those take the AMD-V path)"),
     Verdict.VMX_DISABLED_BY_FIRMWARE: VerdictSpec(
         "VT-x is disabled by the firmware (IA32_FEATURE_CONTROL locked)",
         "IA32_FEATURE_CONTROL locked with VMXON-outside-SMX clear, or unlocked but the write enabling it did "
@@ -65,6 +70,27 @@ SPECS: dict[Verdict, VerdictSpec] = {
         "through (`cf`, `zf`, `insn_error`: 7 invalid control fields, 8 invalid host state, ...), a VM entry "
         "failed (`entry_failure_reason` 33 invalid guest state, 34 MSR loading, 41 machine check, with "
         "`qualification`), or the exit trace was not the expected one"),
+    Verdict.SVM_READY: VerdictSpec(
+        "AMD-V works: EFER.SVME, a guest's VMRUN and its #VMEXITs succeeded",
+        "an AMD CPU: EFER.SVME set, VMRUN of the guest from a VMCB with the exact exit trace CPUID, IOIO, "
+        "VMMCALL (value round-tripped), HLT, then EFER.SVME cleared (with `mode=vmxon`: EFER.SVME set and "
+        "cleared only)",
+        ready=True),
+    Verdict.NO_SVM: VerdictSpec(
+        "this AMD CPU does not offer AMD-V (SVM)",
+        "an AMD or Hygon CPU whose CPUID Fn8000_0001_ECX.SVM is 0"),
+    Verdict.SVM_DISABLED_BY_FIRMWARE: VerdictSpec(
+        "AMD-V is disabled by the firmware (VM_CR.SVMDIS locked)",
+        "VM_CR.SVMDIS set with VM_CR.LOCK, or setting EFER.SVME raised #GP, or clearing an unlocked SVMDIS did "
+        "not stick"),
+    Verdict.SVM_IN_USE: VerdictSpec(
+        "AMD-V is already in use by other software (EFER.SVME was set)",
+        "EFER.SVME was already set: another hypervisor holds SVM"),
+    Verdict.VMRUN_FAILED: VerdictSpec(
+        "EFER.SVME could be set, but running a guest failed",
+        "VMRUN raised an exception (`vector`: 6 EFER.SVME clear, 13 an unaligned or out-of-range VMCB), the VMCB "
+        "failed VMRUN's consistency checks (`code=0xffffffff`, VMEXIT_INVALID), or the exit trace was not the "
+        "expected one (`code` of the unexpected #VMEXIT)"),
     Verdict.FAULT: VerdictSpec(
         "the stub hit an unexpected exception",
         "an unexpected exception in the stub (`vector`, `eip`), or an MSR the checks need raised one (`msr`)"),

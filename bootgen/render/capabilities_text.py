@@ -53,3 +53,16 @@ def to_text_lines(caps: VmxCapabilities, width: int = 100, bold: str = "", reset
         faults = ", ".join(f"{msr.NAMES[i]} (vector {v})" for i, v in sorted(caps.msrs.faults.items()))
         lines.append(f"  reading faulted: {faults}")
     return lines
+
+
+def svm_text_lines(caps, bold: str = "", reset: str = "") -> list[str]:
+    """AMD-V's features (CPUID Fn8000_000A), by name: present ones first, then the absent ones."""
+    if caps is None:
+        return [f"{bold}AMD-V features:{reset} not reported (the report holds no CPUID Fn8000_000A)"]
+    from ..arch import svm
+    names = {b.key: b.name for b in svm.SVM_FEATURE_BITS}
+    present = [names[k] for k, on in caps.features.items() if on]
+    absent = [names[k] for k, on in caps.features.items() if not on]
+    return [f"{bold}AMD-V features:{reset} revision {caps.revision}, {caps.asids} ASIDs",
+            f"  present: {', '.join(present) or 'none'}",
+            f"  absent:  {', '.join(absent) or 'none'}"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from ..contract.records import CrPhase, Insn
+from ..decode.svm import vm_cr
 from ..report.model import Boot, CpuReport, VmxInstruction
 from ..verdict.advice import advise
 from ..verdict.evaluate import Result
@@ -57,6 +58,7 @@ def to_json(result: Result, extra: dict | None = None) -> dict:
         "zf": detail.get("zf"),
         "instruction_error": detail.get("insn_error"),
         "entry_failure_reason": detail.get("entry_failure_reason"),
+        "exit_code": detail.get("code"),
         "detail": detail,
         "report": {
             "found": framing.found_begin,
@@ -71,6 +73,10 @@ def to_json(result: Result, extra: dict | None = None) -> dict:
         "cpu": facts.identity.as_dict() if framing.found_begin else None,
         "feature_control": facts.feature_control,
         "vmx_basic": facts.vmx_basic.as_dict() if facts.vmx_basic else None,
+        "technology": facts.technology if framing.found_begin else None,
+        "svm_capabilities": facts.svm_capabilities.as_json() if facts.svm_capabilities else None,
+        "vm_cr": vm_cr(cpu),
+        "vmcb": vars(cpu.vmcb) if cpu.vmcb else None,
         "cr0": _loader_register(cpu, "cr0"),
         "cr4": _loader_register(cpu, "cr4"),
         "control_registers": {r.phase: {k: v for k, v in r.raw.items() if k != "phase"}

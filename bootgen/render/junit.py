@@ -3,11 +3,13 @@
 The same configuration gives the same test cases on every run, whatever the
 outcome, so a dashboard can track each one over time (junit_plan.py):
 
-* one case per readiness check (``<suite>.check``), in the contract's order;
-* one per VMX step (``<suite>.vmx``): VMXON region, VMXON, VMCS, VMLAUNCH,
-  VMCLEAR, VMXOFF, with the instructions each ran;
-* one per VM exit the test guest is expected to cause (``<suite>.guest``);
-* one for the overall verdict (``<suite>.verdict``).
+* one case per readiness check of the technology tested (``<suite>.check``);
+* one per step of its operation (``<suite>.vmx``: VMXON region, VMXON, VMCS,
+  VMLAUNCH, VMCLEAR, VMXOFF; ``<suite>.svm``: EFER.SVME, VMCB, VMRUN, clearing
+  EFER.SVME), with the instructions each ran;
+* one per exit the test guest is expected to cause (``<suite>.guest``);
+* one for the overall verdict (``<suite>.verdict``), whose text also names
+  anything recorded that no case covers.
 
 A case the run never reached is ``<skipped>`` with why; a failed check,
 instruction or unexpected exit is a ``<failure>``. The verdict passes when it
@@ -26,7 +28,7 @@ from ..contract.verdicts import Verdict
 from ..files import write_atomically
 from ..verdict.evaluate import Result
 from . import escape
-from .junit_plan import Case, State, SuiteIdentity, plan_cases
+from .junit_plan import Case, State, SuiteIdentity, plan_cases, plan_for, unplanned
 
 __all__ = ["Case", "State", "SuiteIdentity", "build_cases", "junit_xml", "write_junit"]
 
@@ -42,11 +44,14 @@ def build_cases(result: Result, expect: Verdict | None = None, advice: list[str]
     """All test cases, in plan order, then the verdict."""
     wanted = expect if expect is not None else Verdict.VMX_READY
     as_expected = result.verdict is expect if expect is not None else result.verdict.ready
-    cases = plan_cases(result.report, mode)
+    technology = result.facts.technology if result.report.framing.found_begin else "vmx"
+    cases = plan_cases(result.report, mode, technology)
     if as_expected and expect is not None:
         cases = [Case(c.group, c.name, State.PASSED, f"failed as expected (--expect {expect.value}): {c.message}")
                  if c.state is State.FAILED else c for c in cases]
-    verdict_text = "\n".join([f"{result.verdict.value}: {result.reason}", *(f"- {line}" for line in advice or [])])
+    also = unplanned(result.report, plan_for(result.report, technology))
+    verdict_text = "\n".join([f"{result.verdict.value}: {result.reason}", *(f"- {line}" for line in advice or []),
+                              *(f"also recorded: {line}" for line in also)])
     if as_expected:
         cases.append(Case("verdict", "verdict", State.PASSED, verdict_text))
     else:
@@ -64,7 +69,7 @@ def junit_xml(result: Result, expect: Verdict | None = None, advice: list[str] |
     failures = sum(1 for c in cases if c.state is State.FAILED)
     skipped = sum(1 for c in cases if c.state is State.SKIPPED)
     elapsed = f"{result.outcome.elapsed_s:.3f}" if result.outcome is not None else "0"
-    suite_name = identity.name
+    suite_name = _xml_text(identity.name)
     root = ET.Element("testsuites", name=suite_name, tests=str(len(cases)), failures=str(failures),
                       errors="0", time=elapsed)
     suite = ET.SubElement(root, "testsuite", name=suite_name, tests=str(len(cases)), failures=str(failures),

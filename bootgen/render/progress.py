@@ -2,7 +2,7 @@
 
 Shown only when stderr is a terminal and the user did not ask for quiet or
 machine output: not with ``--quiet`` or ``--json``, not when ``NO_COLOR`` is
-set (no-color.org) or ``TERM`` is ``dumb``. The line is transient: it is gone
+set (no-color.org), ``CI`` is set (CI systems' convention) or ``TERM`` is ``dumb``. The line is transient: it is gone
 before the result is printed, so stdout and logs never hold any of it.
 """
 
@@ -28,7 +28,8 @@ def wanted(quiet: bool = False, machine_output: bool = False, stream: TextIO | N
         tty = stream.isatty()
     except (AttributeError, ValueError):  # closed, or not a real stream
         return False
-    return tty and not quiet and not machine_output and "NO_COLOR" not in environ and \
+    # CI: a CI job's pseudo-terminal (docker run -t) still goes to a log, where a spinner is noise.
+    return tty and not quiet and not machine_output and "NO_COLOR" not in environ and "CI" not in environ and \
         environ.get("TERM", "") != "dumb"
 
 

@@ -8,10 +8,11 @@ from __future__ import annotations
 
 from ..contract.records import CheckResult, Insn
 from ..contract.verdicts import Verdict
+from ..decode.svm import efer_svme, vm_cr
 from ..verdict.advice import advise
 from ..verdict.evaluate import Result
 from . import escape
-from .capabilities_text import to_text_lines
+from .capabilities_text import svm_text_lines, to_text_lines
 from .jsondoc import CPU_SCOPE_NOTE
 
 _COLORS = {"green": "\033[32m", "red": "\033[31m", "yellow": "\033[33m", "bold": "\033[1m", "reset": "\033[0m"}
@@ -35,10 +36,16 @@ def _instruction_lines(result: Result) -> list[str]:
     return lines
 
 
-def _guest_lines(guest: dict) -> list[str]:
+def _guest_lines(guest: dict, svm: bool) -> list[str]:
     trace = ", ".join(f"{e['name']} at {e['rip']:#x}" for e in guest["exits"] if e["rip"] is not None)
+    call = "VMMCALL" if svm else "VMCALL"
     lines = [f"guest:   exits {trace or 'none'}"
-             + (f"; VMCALL value {guest['vmcall_value']:#x}" if guest["vmcall_value"] is not None else "")]
+             + (f"; {call} value {guest['vmcall_value']:#x}" if guest["vmcall_value"] is not None else "")]
+    if svm and "nested_paging" in guest:
+        lines.append(f"         nested paging {'used' if guest['nested_paging'] else 'not used'}, next RIP "
+                     f"{'saved by the CPU' if guest['nrip_save'] else 'from the instruction lengths (no NRIP save)'}")
+    if svm and (fault := guest.get("vmrun_fault")):
+        lines.append(f"         VMRUN raised vector {fault['vector']}")
     if launch := guest.get("launch_failure"):
         lines.append(f"         {launch['insn']} {launch['outcome']}"
                      + (f": error {launch['instruction_error']} ({launch['instruction_error_name']})"
@@ -47,6 +54,17 @@ def _guest_lines(guest: dict) -> list[str]:
         lines.append(f"         VM entry failed: reason {failure['reason']} ({failure['name']}), "
                      + (f"qualification {failure['qualification']:#x}"
                         if isinstance(failure["qualification"], int) else "no qualification"))
+    return lines
+
+
+def _svm_lines(cpu) -> list[str]:
+    lines = []
+    if (cr := vm_cr(cpu)) is not None:
+        lines.append("VM_CR:   absent (RDMSR raised #GP): no firmware lock" if cr["absent"] else
+                     f"VM_CR:   {cr['value']:#x} (SVMDIS {int(cr['svmdis'])}, LOCK {int(cr['lock'])})"
+                     + (f" -> {cr['state']}" if cr.get("state") else ""))
+    if (svme := efer_svme(cpu)) is not None:
+        lines.append(f"EFER.SVME: {int(svme)} as the loader left it")
     return lines
 
 
@@ -65,8 +83,10 @@ def _fact_lines(result: Result) -> list[str]:
                      f"memory type {basic.memory_type_name}, true controls {'yes' if basic.true_controls else 'no'}"
                      f"{', 32-bit addresses only' if basic.addr32 else ''}")
     lines += _instruction_lines(result)
+    if facts.technology == "svm":
+        lines += _svm_lines(report.boot_cpu)
     if facts.guest is not None:
-        lines += _guest_lines(facts.guest)
+        lines += _guest_lines(facts.guest, facts.technology == "svm")
     for check in report.boot_cpu.checks:
         if check.result in (CheckResult.FAIL, CheckResult.ADJUST):
             lines.append(f"check {check.name}: {check.result}" + (f" -- {check.text}" if check.text else ""))
@@ -101,7 +121,10 @@ def to_text(result: Result, color: bool = False) -> str:
     if not framing.complete and framing.problem:
         lines.append(f"report:  {framing.problem}")
     if framing.found_begin:
-        lines.extend(to_text_lines(result.facts.capabilities, bold=c["bold"], reset=c["reset"]))
+        if result.facts.technology == "svm":
+            lines.extend(svm_text_lines(result.facts.svm_capabilities, bold=c["bold"], reset=c["reset"]))
+        else:
+            lines.extend(to_text_lines(result.facts.capabilities, bold=c["bold"], reset=c["reset"]))
     text = escape.lines("\n".join(lines), keep="".join(_MARKERS.values()))
     for name, marker in _MARKERS.items():
         text = text.replace(marker, _COLORS[name])

@@ -192,6 +192,32 @@ class VmExit:
 
 
 @dataclass(frozen=True)
+class SvmExit:
+    """One #VMEXIT (AMD APM Vol. 2, 15.6): its code, EXITINFO1/2, the guest's RIP and the saved next RIP."""
+
+    n: int | None
+    code: int | None
+    info1: int | None
+    info2: int | None
+    rip: int | None
+    next_rip: int | None
+
+
+@dataclass(frozen=True)
+class Vmcb:
+    """The VMCB as VMRUN got it."""
+
+    address: int | None
+    hsave: int | None
+    asid: int | None
+    intercepts: int | None
+    efer: int | None
+    cr0: int | None
+    nested_paging: bool | None
+    nrip_save: bool | None
+
+
+@dataclass(frozen=True)
 class EntryFailure:
     reason: int | None
     exit_reason: int | None
@@ -285,6 +311,9 @@ class CpuReport:
     exceptions: list[ExceptionReport] = field(default_factory=list)
     nmis: Nmis | None = None
     verdicts: list[StubVerdict] = field(default_factory=list)
+    svm_instructions: list[VmxInstruction] = field(default_factory=list)  # AMD-V: instructions that faulted
+    vmcb: Vmcb | None = None
+    svm_exits: list[SvmExit] = field(default_factory=list)
 
     def cpuid_leaf(self, leaf: int, subleaf: int = 0) -> CpuidLeaf | None:
         return next((r for r in self.cpuid if r.leaf == leaf and r.subleaf == subleaf), None)

@@ -47,6 +47,11 @@ def _s(record: Record, key: Key) -> str | None:
     return record.fields.get(key)
 
 
+def _yes(record: Record, key: Key) -> bool | None:
+    value = _s(record, key)
+    return None if value is None else value == YesNo.YES
+
+
 def _framing(parsed: ParsedReport) -> model.Framing:
     return model.Framing(found_begin=parsed.found_begin, complete=parsed.complete, problem=parsed.problem,
                          protocol=parsed.protocol, stub_version=parsed.stub_version,
@@ -130,6 +135,14 @@ _BUILDERS: dict[str, _Builder] = {
     Rec.MAP: lambda rep, cpu, r: rep.mappings.append(model.MemoryMapping(
         _s(r, Key.WHAT), _n(r, Key.PHYS), _n(r, Key.LINEAR), _n(r, Key.SIZE), _s(r, Key.CACHE), _n(r, Key.PAGE))),
     Rec.VERDICT: _add_verdict,
+    Rec.SVM: lambda rep, cpu, r: cpu.svm_instructions.append(model.VmxInstruction(
+        _s(r, Key.INSN), _s(r, Key.OUTCOME), None, None, _n(r, Key.VECTOR), _n(r, Key.ERROR_CODE), None, None, None,
+        dict(r.fields), cpu.steps[-1].name if cpu.steps else None)),
+    Rec.VMCB: lambda rep, cpu, r: _first(cpu, "vmcb", model.Vmcb(
+        _n(r, Key.ADDRESS), _n(r, Key.HSAVE), _n(r, Key.ASID), _n(r, Key.INTERCEPTS), _n(r, Key.EFER),
+        _n(r, Key.CR0), _yes(r, Key.NESTED_PAGING), _yes(r, Key.NRIP_SAVE))),
+    Rec.SVM_EXIT: lambda rep, cpu, r: cpu.svm_exits.append(model.SvmExit(
+        _n(r, Key.N), _n(r, Key.CODE), _n(r, Key.INFO1), _n(r, Key.INFO2), _n(r, Key.RIP), _n(r, Key.NEXT_RIP))),
 }
 
 

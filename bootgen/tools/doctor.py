@@ -135,7 +135,8 @@ def check_kvm(host: Host) -> list[Check]:
                           "cannot run bootgen's guest")]
         return [Check("kvm", Status.PASS, f"{KVM_DEVICE}{named}: a KVM guest (-cpu host) ran for a second")]
     if not host.path(KVM_DEVICE).exists():
-        return [Check("kvm", Status.WARN, f"{KVM_DEVICE} does not exist: QEMU can only use TCG (no VT-x)",
+        return [Check("kvm", Status.WARN, f"{KVM_DEVICE} does not exist: QEMU can only use TCG (emulated AMD-V, "
+                      "no VT-x)",
                       "enable VT-x in the firmware and load kvm_intel (`modprobe kvm_intel`); in a VM, enable "
                       "nested virtualization on its host")]
     hint = ("add your user to the 'kvm' group (`sudo adduser $USER kvm`), then log in again"
@@ -151,8 +152,8 @@ def check_cpu_flags(host: Host) -> tuple[list[Check], set[str]]:
     if "vmx" in flags:
         return [Check("host-cpu", Status.PASS, "the host CPU has VT-x (vmx)")], flags
     if "svm" in flags:
-        return [Check("host-cpu", Status.INFO, "the host CPU has AMD-V (svm), not VT-x: KVM guests cannot test VT-x",
-                      "use `--backend bochs` to see VMXON succeed")], flags
+        return [Check("host-cpu", Status.PASS, "the host CPU has AMD-V (svm): KVM guests with nested SVM test it "
+                      "(`--accel kvm --cpu host`)", "`--backend bochs` shows VT-x on an emulated Intel CPU")], flags
     virtual = "hypervisor" in flags
     return [Check("host-cpu", Status.WARN, "the host CPU shows neither vmx nor svm"
                   + (" (this host is a virtual machine)" if virtual else ""),

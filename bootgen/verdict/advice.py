@@ -20,6 +20,7 @@ from ..contract.verdicts import Verdict
 from ..decode.cpu import CpuIdentity
 from ..decode.facts import CpuFacts
 from ..decode.guest import trace_problem
+from . import advice_svm
 from .advice_text import (
     AMD_V,
     AMD_V_UNTESTED,
@@ -293,6 +294,11 @@ _BY_VERDICT: dict[Verdict, Callable[[CpuFacts, dict], list[str]]] = {
     Verdict.VMXON_FAILED: _vmxon_failed,
     Verdict.VMENTRY_FAILED: _vmentry_failed,
     Verdict.FAULT: _fault,
+    Verdict.SVM_READY: advice_svm.svm_ready,
+    Verdict.NO_SVM: advice_svm.no_svm,
+    Verdict.SVM_DISABLED_BY_FIRMWARE: advice_svm.svm_disabled_by_firmware,
+    Verdict.SVM_IN_USE: advice_svm.svm_in_use,
+    Verdict.VMRUN_FAILED: advice_svm.vmrun_failed,
 }
 
 
@@ -323,8 +329,8 @@ def advise(result: Result) -> list[str]:
 
 
 def _verdict_advice(result: Result) -> list[str]:
-    if result.verdict is Verdict.VMX_READY:
-        return _ready(result.facts, result.detail)
+    if result.verdict.ready:
+        return _BY_VERDICT[result.verdict](result.facts, result.detail)
     lines = []
     config = result.report.config
     if config is not None and (config.inject or Inject.NONE) != Inject.NONE:

@@ -22,7 +22,7 @@ NESTED_BY_HYPERVISOR = {
                     "nested VMX, or `--backend bochs` for an emulated VT-x CPU",
 }
 
-AMD_V_UNTESTED = "AMD CPUs use AMD-V (SVM), which bootgen does not test yet"
+AMD_V_UNTESTED = "AMD CPUs use AMD-V (SVM), which the bootgen that made this log did not test: boot a current image"
 AMD_V = AMD_V_UNTESTED + "; for AMD-V, enable 'SVM Mode' in the firmware setup"
 NESTED_KVM_AMD = "on a KVM host with an AMD CPU, nested AMD-V needs `kvm_amd nested=1` and `-cpu host`"
 FIRMWARE_SETUP = ("enable 'Intel Virtualization Technology' (VT-x) in the firmware setup (BIOS/UEFI), save, then "

@@ -22,8 +22,20 @@ from ..arch.registers import CPUID1_ECX_BITS, CPUID_LEAF_FEATURES, CR0_BITS, CR4
 from ..contract import guest as guest_abi
 from ..contract.injects import Inject
 from ..contract.options import Mode
-from ..contract.records import Check, CheckResult, FeatureControlState, Insn, Key, MsrPhase, Outcome, Step, StepState
+from ..contract.records import (
+    Check,
+    CheckResult,
+    FeatureControlState,
+    Insn,
+    Key,
+    MsrPhase,
+    Outcome,
+    Step,
+    StepState,
+    Technology,
+)
 from ..contract.verdicts import Verdict
+from ..decode.svm import technology
 from ..report.model import CpuReport, Report, VmxInstruction
 
 _VMX = bit_named(CPUID1_ECX_BITS, "vmx")
@@ -289,10 +301,16 @@ class _Walk:
 
 
 def derive(report: Report, cpu: CpuReport | None = None) -> Derivation:
-    """The verdict one CPU's raw facts give (the boot CPU by default), and what contradicts itself."""
-    walk = _Walk(report, cpu or report.boot_cpu)
+    """The verdict one CPU's raw facts give (the boot CPU by default), and what contradicts itself; an AMD-V
+    CPU's facts are walked by derive_svm."""
+    cpu = cpu or report.boot_cpu
+    if technology(cpu) is Technology.SVM:
+        from .derive_svm import SvmWalk  # it builds on this module's walk
+        walk: _Walk = SvmWalk(report, cpu)
+    else:
+        walk = _Walk(report, cpu)
     derivation = walk.walk()
-    if derivation.verdict is Verdict.VMX_READY:
+    if derivation.verdict.ready:
         derivation.contradictions += _ready_problems(walk)
     return derivation
 

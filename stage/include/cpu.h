@@ -31,12 +31,20 @@
 #include "out/report.h"
 #include "probe/verdict.h"
 #include "types.h"
+#include "svm/svm_cpu.h"
 #include "vmx/vmx_cpu.h"
 
 struct cpu {
-	/* 4 KiB-aligned regions first (SDM Vol. 3C, 25.11.5 "VMXON Region"; 25.2 "Format of the VMCS Region"). */
-	u8 vmxon_region[CPU_REGION_SIZE];
-	u8 vmcs_region[CPU_REGION_SIZE];
+	/* 4 KiB-aligned regions first (SDM Vol. 3C, 25.11.5 "VMXON Region"; 25.2 "Format of the VMCS Region";
+	 * AMD APM Vol. 2, 15.30.4 "VM_HSAVE_PA" and appendix B "VMCB"): one technology uses them per CPU. */
+	union {
+		u8 vmxon_region[CPU_REGION_SIZE];
+		u8 hsave[CPU_REGION_SIZE];      /* AMD-V: the host save area */
+	};
+	union {
+		u8 vmcs_region[CPU_REGION_SIZE];
+		u8 vmcb[CPU_REGION_SIZE];       /* AMD-V: the guest's VMCB */
+	};
 	u8 stack[CPU_STACK_SIZE];
 	u8 exit_stack[CPU_EXIT_STACK_SIZE];    /* HOST_RSP: VM exits land here */
 	u8 guest_stack[CPU_GUEST_STACK_SIZE];
@@ -51,6 +59,7 @@ struct cpu {
 	struct report_cursor report;
 	struct verdict verdict;
 	struct vmx_cpu vmx;
+	struct svm_cpu svm;
 } ALIGNED(CPU_REGION_SIZE);
 
 _Static_assert(OFFSET_OF(struct cpu, vmcs_region) == CPU_REGION_SIZE, "VMCS region must be 4 KiB aligned");

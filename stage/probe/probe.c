@@ -5,6 +5,7 @@
 #include "out/records.h"
 #include "out/report.h"
 #include "probe/probe.h"
+#include "svm/svm.h"
 #include "vmx/vmx.h"
 #include "x86.h"
 
@@ -35,12 +36,32 @@ static void identify_cpu(void)
 		rec_cpuid(CPUID_LEAF_ADDRESS_SIZES, 0, cpuid(CPUID_LEAF_ADDRESS_SIZES, 0));
 }
 
+u32 probe_leaf1(void)
+{
+	struct cpuid_regs r = cpuid(CPUID_LEAF_FEATURES, 0);
+	rec_cpuid(CPUID_LEAF_FEATURES, 0, r);
+	int hypervisor = (r.ecx & CPUID1_ECX_HYPERVISOR) != 0;
+	rec_start(REC_CHECK);
+	rec_str(KEY_NAME, CHECK_HYPERVISOR_PRESENT);
+	rec_str(KEY_RESULT, RESULT_INFO);
+	rec_dec(KEY_VALUE, (u32)hypervisor);
+	rec_finish();
+	if (hypervisor)
+		rec_cpuid(CPUID_LEAF_HYPERVISOR, 0, cpuid(CPUID_LEAF_HYPERVISOR, 0));
+	return r.ecx;
+}
+
 void probe_run(struct cpu *cpu, const struct probe_input *in)
 {
 	step_begin(STEP_CPU_IDENTITY);
 	identify_cpu();
 	step_ok();
 
-	/* Every CPU takes the VT-x path for now; it says VERDICT_NO_VMX where CPUID.1:ECX.VMX is 0. */
-	vmx_probe(cpu, in);
+	/* VT-x where CPUID.1:ECX.VMX says so (Bochs's generic CPU is AMD-vendor with VMX); else AMD-V on AMD and
+	 * Hygon CPUs; else VT-x, which says VERDICT_NO_VMX. */
+	int vmx = (cpuid(CPUID_LEAF_FEATURES, 0).ecx & CPUID1_ECX_VMX) != 0;
+	if (!vmx && svm_vendor())
+		svm_probe(cpu, in);
+	else
+		vmx_probe(cpu, in);
 }

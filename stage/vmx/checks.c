@@ -8,6 +8,7 @@
 #include "out/records.h"
 #include "out/report.h"
 #include "probe/inject.h"
+#include "probe/probe.h"
 #include "probe/verdict.h"
 #include "vmx/checks.h"
 #include "x86.h"
@@ -27,17 +28,7 @@ static int read_msr_or_verdict(u32 index, u64 *value, const char *phase)
 /* CPUID.1:ECX.VMX[bit 5] (SDM Vol. 3C, 24.6); ECX[31] is set by hypervisors. */
 enum check_result check_cpuid_vmx(void)
 {
-	struct cpuid_regs r = cpuid(CPUID_LEAF_FEATURES, 0);
-	rec_cpuid(CPUID_LEAF_FEATURES, 0, r);
-	int hypervisor = (r.ecx & CPUID1_ECX_HYPERVISOR) != 0;
-	rec_start(REC_CHECK);
-	rec_str(KEY_NAME, CHECK_HYPERVISOR_PRESENT);
-	rec_str(KEY_RESULT, RESULT_INFO);
-	rec_dec(KEY_VALUE, (u32)hypervisor);
-	rec_finish();
-	if (hypervisor)
-		rec_cpuid(CPUID_LEAF_HYPERVISOR, 0, cpuid(CPUID_LEAF_HYPERVISOR, 0));
-	if (!(r.ecx & CPUID1_ECX_VMX)) {
+	if (!(probe_leaf1() & CPUID1_ECX_VMX)) {
 		rec_check(CHECK_CPUID_VMX, RESULT_FAIL, "CPUID.1:ECX.VMX[bit 5] is 0");
 		verdict_set(VERDICT_NO_VMX, "this CPU does not offer VT-x (CPUID.1:ECX.VMX = 0)");
 		return CHECK_STOP;

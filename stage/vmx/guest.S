@@ -11,7 +11,7 @@
  * type NMI; SDM Vol. 3C, 26.2 and 28.2.2), which the exit handler counts and
  * resumes from, so the trace above stays the same.
  */
-#include "generated/contract.h"
+#include "guest_program.h"
 
 	.section .text
 	.global guest_entry
@@ -24,14 +24,6 @@ guest_entry:
 	movl guest_nmi + 8, %eax
 	movl %eax, (%ebx)          /* ICR low: sends */
 1:
-	xorl %eax, %eax
-	xorl %ecx, %ecx
-	cpuid
-	movb $GUEST_OUT_VALUE, %al
-	outb %al, $GUEST_TEST_PORT
-	movl $GUEST_VMCALL_VALUE, %eax
-	vmcall
-	hlt
-	ud2                        /* never resumed after HLT */
+	GUEST_PROGRAM vmcall
 
 	.section .note.GNU-stack, "", @progbits

@@ -109,16 +109,6 @@ static const char *const guest_failure_text[] = {
 	[GUEST_CLEAR_FAILED] = "the guest ran, but VMCLEAR of its VMCS failed afterwards",
 };
 
-/* A step that stopped the probe: its verdict is decided. */
-#define STOP_IF(step_failed)         \
-	do {                         \
-		if (step_failed) {   \
-			step_fail(); \
-			return;      \
-		}                    \
-		step_ok();           \
-	} while (0)
-
 void vmx_probe(struct cpu *cpu, const struct probe_input *in)
 {
 	struct vmx_facts facts = { .loader_cr4 = in->loader_cr4 };

@@ -3,6 +3,7 @@
 #define BOOTGEN_GENERATED_CONTRACT_H
 
 #include "exit_reasons.h"
+#include "svm.h"
 
 /* Versions and framing (bootgen/contract/project.py). */
 #define STUB_VERSION "0.1.0"
@@ -36,6 +37,10 @@
 #include "types.h"
 
 #define GUEST_EXPECTED_EXITS { EXIT_REASON_CPUID, EXIT_REASON_IO_INSTRUCTION, EXIT_REASON_VMCALL, EXIT_REASON_HLT }
+#define GUEST_EXPECTED_SVM_EXITS { SVM_EXIT_CPUID, SVM_EXIT_IOIO, SVM_EXIT_VMMCALL, SVM_EXIT_HLT }
+#define GUEST_SVM_LENGTH_CPUID 2
+#define GUEST_SVM_LENGTH_IOIO 2
+#define GUEST_SVM_LENGTH_VMMCALL 3
 
 /* Record types, field keys and field values (bootgen/contract/records.py). */
 #define REC_BOOT "boot"
@@ -61,6 +66,9 @@
 #define REC_MAP "map"
 #define REC_POWEROFF "poweroff"
 #define REC_VERDICT "verdict"
+#define REC_SVM "svm"
+#define REC_VMCB "vmcb"
+#define REC_SVM_EXIT "svm-exit"
 #define KEY_ADDR32 "addr32"
 #define KEY_ADDRESS "address"
 #define KEY_AFTER "after"
@@ -147,6 +155,16 @@
 #define KEY_WANTED "wanted"
 #define KEY_WHAT "what"
 #define KEY_ZF "zf"
+#define KEY_ASID "asid"
+#define KEY_CODE "code"
+#define KEY_HSAVE "hsave"
+#define KEY_INFO1 "info1"
+#define KEY_INFO2 "info2"
+#define KEY_NESTED_PAGING "nested_paging"
+#define KEY_NEXT_RIP "next_rip"
+#define KEY_NRIP_SAVE "nrip_save"
+#define KEY_TECHNOLOGY "technology"
+#define KEY_INTERCEPTS "intercepts"
 #define STEP_ENTRY "entry"
 #define STEP_DESCRIPTORS "descriptors"
 #define STEP_PAGING "paging"
@@ -164,6 +182,14 @@
 #define STEP_VMLAUNCH "vmlaunch"
 #define STEP_VMCLEAR "vmclear"
 #define STEP_VMXOFF "vmxoff"
+#define STEP_CPUID_SVM "cpuid-svm"
+#define STEP_SVM_FEATURES "svm-features"
+#define STEP_VM_CR "vm-cr"
+#define STEP_EFER_SVME_FREE "efer-svme-free"
+#define STEP_SVM_ENABLE "svm-enable"
+#define STEP_VMCB "vmcb"
+#define STEP_VMRUN "vmrun"
+#define STEP_SVM_DISABLE "svm-disable"
 #define STEP_STATE_BEGIN "begin"
 #define STEP_STATE_OK "ok"
 #define STEP_STATE_FAIL "fail"
@@ -177,6 +203,9 @@
 #define CHECK_CR0_FIXED "cr0-fixed"
 #define CHECK_CR4_FIXED "cr4-fixed"
 #define CHECK_PAGING "paging"
+#define CHECK_CPUID_SVM "cpuid-svm"
+#define CHECK_VM_CR "vm-cr"
+#define CHECK_EFER_SVME_FREE "efer-svme-free"
 #define RESULT_PASS "pass"
 #define RESULT_FAIL "fail"
 #define RESULT_ADJUST "adjust"
@@ -201,6 +230,7 @@
 #define INSN_VMLAUNCH "vmlaunch"
 #define INSN_VMRESUME "vmresume"
 #define INSN_VMXOFF "vmxoff"
+#define INSN_VMRUN "vmrun"
 #define OUTCOME_SUCCESS "success"
 #define OUTCOME_FAIL_INVALID "fail-invalid"
 #define OUTCOME_FAIL_VALID "fail-valid"
@@ -237,6 +267,13 @@
 #define PROTOCOL_MULTIBOOT1 "multiboot1"
 #define PROTOCOL_MULTIBOOT2 "multiboot2"
 #define PROTOCOL_UNKNOWN "unknown"
+#define VM_CR_STATE_ENABLED "enabled"
+#define VM_CR_STATE_ENABLED_BY_STUB "enabled-by-stub"
+#define VM_CR_STATE_DISABLED_BY_FIRMWARE "disabled-by-firmware"
+#define VM_CR_STATE_WRITE_IGNORED "write-ignored"
+#define VM_CR_STATE_ABSENT "absent"
+#define TECH_VMX "vmx"
+#define TECH_SVM "svm"
 
 /* Verdicts (bootgen/contract/verdicts.py). */
 #define VERDICT_VMX_READY "vmx-ready"
@@ -245,6 +282,11 @@
 #define VERDICT_VMX_IN_USE "vmx-in-use"
 #define VERDICT_VMXON_FAILED "vmxon-failed"
 #define VERDICT_VMENTRY_FAILED "vmentry-failed"
+#define VERDICT_SVM_READY "svm-ready"
+#define VERDICT_NO_SVM "no-svm"
+#define VERDICT_SVM_DISABLED_BY_FIRMWARE "svm-disabled-by-firmware"
+#define VERDICT_SVM_IN_USE "svm-in-use"
+#define VERDICT_VMRUN_FAILED "vmrun-failed"
 #define VERDICT_FAULT "fault"
 
 /* The stub's command line (bootgen/contract/options.py). */
@@ -282,9 +324,17 @@ enum inject {
 	INJECT_NMI_WAIT,
 	INJECT_NULL_READ,
 	INJECT_HIGH_FRAMEBUFFER,
+	INJECT_SVME_CLEAR,
+	INJECT_ASID_ZERO,
+	INJECT_VMRUN_INTERCEPT_CLEAR,
+	INJECT_GUEST_SVME_CLEAR,
+	INJECT_UNALIGNED_VMCB,
+	INJECT_SVMDIS_LOCKED,
+	INJECT_SVME_PRESET,
+	INJECT_UNEXPECTED_VMEXIT,
 	INJECT_COUNT
 };
-#define INJECT_NAMES { "none", "ud2", "page-fault", "hang", "triple-fault", "bad-revision", "revision-bit31", "unaligned-vmxon", "vmxon-beyond-maxphyaddr", "vmxe-clear", "cr0-ne-clear", "lock-disabled", "vmxe-preset", "double-vmxon", "double-vmxon-vmcs", "bad-control", "bad-host-state", "bad-guest-state", "host-nmi", "guest-nmi", "nmi-wait", "null-read", "high-framebuffer" }
+#define INJECT_NAMES { "none", "ud2", "page-fault", "hang", "triple-fault", "bad-revision", "revision-bit31", "unaligned-vmxon", "vmxon-beyond-maxphyaddr", "vmxe-clear", "cr0-ne-clear", "lock-disabled", "vmxe-preset", "double-vmxon", "double-vmxon-vmcs", "bad-control", "bad-host-state", "bad-guest-state", "host-nmi", "guest-nmi", "nmi-wait", "null-read", "high-framebuffer", "svme-clear", "asid-zero", "vmrun-intercept-clear", "guest-svme-clear", "unaligned-vmcb", "svmdis-locked", "svme-preset", "unexpected-vmexit" }
 #endif
 
 #endif

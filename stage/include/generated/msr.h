@@ -41,6 +41,7 @@
 #define EFER_LME BIT64(8) /* IA-32e mode enable */
 #define EFER_LMA BIT64(10) /* IA-32e mode active */
 #define EFER_NXE BIT64(11) /* Execute-disable bit enable */
+#define EFER_SVME BIT64(12) /* Secure virtual machine enable (AMD APM Vol. 2, 15.4) */
 
 /* IA32_APIC_BASE (SDM Vol. 3A, 11.4.4). */
 #define APIC_BASE_BSP BIT64(8) /* Processor is the boot processor */
