@@ -115,9 +115,18 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--serial-port", type=_port, metavar="PORT",
                    help=f"UART port the stub writes to (default: from serial= in --append, else "
                         f"{ports.DEFAULT_SERIAL_PORT:#x})")
+    r.add_argument("--device", metavar="PATH",
+                   help="serial backend: the box's console: a serial device (/dev/ttyUSB0), tcp://HOST:PORT (ser2net, "
+                        "a console server, a BMC's Serial-over-LAN), rfc2217://HOST:PORT, or - (standard input)")
+    r.add_argument("--baud", type=_positive_int, default=115200,
+                   help="serial backend: the line speed (default 115200; the stub sends 8N1)")
+    r.add_argument("--power-cycle", metavar="CMD",
+                   help="serial backend: a shell command run once the console is open, to (re)boot the box (a PDU, "
+                        "`ipmitool ... chassis power cycle`)")
     r.add_argument("--timeout", type=_positive_float, metavar="S",
                    help=f"seconds from start to verdict (default: QEMU {defaults.QEMU_TIMEOUT_S['kernel']:g} for "
-                        f"-kernel, {defaults.QEMU_TIMEOUT_S['cd']:g} for an ISO; Bochs {defaults.BOCHS_TIMEOUT_S:g})")
+                        f"-kernel, {defaults.QEMU_TIMEOUT_S['cd']:g} for an ISO; Bochs {defaults.BOCHS_TIMEOUT_S:g}; "
+                        f"serial {defaults.SERIAL_TIMEOUT_S:g})")
     r.add_argument("--expect", type=_verdict, metavar="VERDICT",
                    help="exit 0 only if this verdict is reached")
     r.add_argument("--json", action="store_true", help="print the result as JSON")

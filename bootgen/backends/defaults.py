@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-BACKENDS = ("qemu", "bochs", "auto")
+BACKENDS = ("qemu", "bochs", "serial", "auto")
 DEFAULT_BACKEND = "qemu"
 
 # QEMU
@@ -25,3 +25,6 @@ BOCHS_BINARY = "bochs"
 BOCHS_CPU_MODEL = "corei7_sandy_bridge_2600k"
 BOCHS_MEMORY_MIB = 64
 BOCHS_TIMEOUT_S = 120.0
+
+#: A real box over its console: POST, the boot menu and GRUB come first (backends/serial/config.py).
+SERIAL_TIMEOUT_S = 300.0

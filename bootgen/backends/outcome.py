@@ -15,6 +15,8 @@ class Ending(str, enum.Enum):
     EMULATOR_EXIT = "emulator-exit"  # the emulator exited on its own for another reason
     EMULATOR_CRASH = "emulator-crash"  # killed by a signal or failed to start
     NOTHING_BOOTED = "nothing-booted"  # the firmware said it found nothing it would boot; stopped then
+    REPORT_END = "report-end"        # a real box's console: the report's end line arrived (the box halts)
+    CONSOLE_CLOSED = "console-closed"  # a real box's console closed (standard input ended, the socket shut)
 
 
 @dataclass

@@ -37,10 +37,14 @@ def cmd_run(args: argparse.Namespace) -> int:
             args.accel = choice.accel
         if not args.quiet:
             print(f"bootgen: testing {choice.tested}", file=sys.stderr)
+    if args.backend != "serial" and (args.device or args.power_cycle):
+        raise UsageError("--device and --power-cycle are for --backend serial (a real box's console)")
     from ..render.progress import Progress, wanted
     with Progress(wanted(args.quiet, args.json)) as progress:
         if args.backend == "qemu":
             outcome, extra, suite = _run_qemu(args, progress)
+        elif args.backend == "serial":
+            outcome, extra, suite = _run_serial(args, progress)
         else:
             outcome, extra, suite = _run_bochs(args, progress)
     from ..contract.exit_status import exit_status
@@ -150,3 +154,30 @@ def _suite(args: argparse.Namespace, backend: str, cpu_model: str, chosen: tuple
     append = " ".join(sorted(args.append.split()))  # the same options in another order: the same suite
     given = (("smp", str(args.smp)), ("memory", str(memory_mib))) + ((("append", append),) if append else ())
     return SuiteIdentity(backend, cpu_model, chosen + given, options.mode(cmdline), args.junit_suite)
+
+
+def _serial_cannot(args: argparse.Namespace) -> list[str]:
+    """What in this run's options has no meaning for a real box, which boots its own stick."""
+    baked = "the box boots the image it was given: bake options into it with `bootgen iso --append`"
+    return [f"{option} is for an emulator: {fix}" for given, option, fix in (
+        (args.image, "--image", "the box boots its own stick or CD (write it with `bootgen iso`)"),
+        (args.cpu or args.cpu_model, "--cpu/--cpu-model", "the box has its own CPU"),
+        (args.accel != defaults.QEMU_ACCELS[0], "--accel", "the box is real hardware"),
+        (args.firmware != defaults.QEMU_FIRMWARES[0] or args.media, "--firmware/--media", "the box has its own"),
+        (args.smp != 1 or args.memory, "--smp/--memory", "the box has its own"),
+        (args.append, "--append", baked), (args.serial_port, "--serial-port", baked)) if given]
+
+
+def _run_serial(args: argparse.Namespace, progress):
+    from ..backends.serial import SerialConfig, run_serial
+    if problems := _serial_cannot(args):
+        raise UsageError(problems[0])
+    if not args.device:
+        raise UsageError("--backend serial needs --device: /dev/ttyUSB0, tcp://HOST:PORT or - (standard input)")
+    config = SerialConfig(device=args.device, baud=args.baud, timeout_s=args.timeout or defaults.SERIAL_TIMEOUT_S,
+                          power_cycle=args.power_cycle)
+    progress.phase(f"waiting for the box on {args.device}", deadline=args.started + config.timeout_s)
+    outcome = run_serial(config, started=args.started, on_phase=progress)
+    from ..render.junit_plan import SuiteIdentity
+    suite = SuiteIdentity("serial", args.device.removeprefix("/dev/"), custom_name=args.junit_suite)
+    return outcome, {"device": args.device, "baud": args.baud}, suite

@@ -123,8 +123,8 @@ SPECS: dict[Inject, InjectSpec] = {
         Point.BEFORE_VMLAUNCH, "guest RFLAGS bit 1 clear (27.3.1.4)", Verdict.VMENTRY_FAILED,
         {"entry_failure_reason": 33}, "`entry_failure_reason=33`"),
     Inject.HOST_NMI: InjectSpec(
-        Point.EARLY, "an NMI the stub sends itself (local APIC ICR) in the host", Verdict.NO_VMX,
-        {}, "unchanged (on QEMU's TCG CPU), with `nmi host=1`",
+        Point.EARLY, "an NMI the stub sends itself (local APIC ICR) in the host", Verdict.SVM_READY,
+        {}, "unchanged (on QEMU's TCG CPU), with `nmi host=1`", technology="any",
         proven_by="tests/test_nmi.py::test_an_nmi_in_the_host_is_counted_and_the_run_goes_on"),
     Inject.GUEST_NMI: InjectSpec(
         Point.AFTER_VMXON, "the guest sends its CPU an NMI (xAPIC ICR) before its first instruction: a VM exit "
@@ -132,7 +132,7 @@ SPECS: dict[Inject, InjectSpec] = {
         proven_by="tests/test_nmi.py::test_an_nmi_during_the_guest_is_an_exit_and_the_guest_goes_on"),
     Inject.NMI_WAIT: InjectSpec(
         Point.EARLY, "the stub waits (a few seconds at most) for an NMI from outside: QMP `inject-nmi`",
-        Verdict.NO_VMX, {}, "unchanged, with `nmi host=1`",
+        Verdict.SVM_READY, {}, "unchanged (on QEMU's TCG CPU), with `nmi host=1`", technology="any",
         proven_by="tests/test_nmi.py::test_qmp_inject_nmi_during_a_run"),
     Inject.UD2: InjectSpec(
         Point.EARLY, "`ud2` in the stub, unguarded", Verdict.FAULT, {"vector": 6},
@@ -151,8 +151,9 @@ SPECS: dict[Inject, InjectSpec] = {
     Inject.HIGH_FRAMEBUFFER: InjectSpec(
         Point.SCREEN, "the loader's framebuffer replaced by one at 4 GiB + 1 MiB (640x480, 32 bpp, RAM there "
         "with `-m 4608`), as a GPU with above-4G decoding places it: reached through PAE at a free linear window",
-        Verdict.NO_VMX, {}, "unchanged (on QEMU's TCG CPU), with `map what=framebuffer phys=0x0000000100100000`; "
-        "the report is drawn there", proven_by="tests/test_paging.py::test_a_framebuffer_above_4_gib_is_drawn"),
+        Verdict.SVM_READY, {}, "unchanged (on QEMU's TCG CPU), with `map what=framebuffer phys=0x0000000100100000`; "
+        "the report is drawn there", technology="any",
+        proven_by="tests/test_paging.py::test_a_framebuffer_above_4_gib_is_drawn"),
     Inject.HANG: InjectSpec(
         Point.EARLY, "`cli; hlt` forever, no exit", Verdict.NO_VERDICT, {},
         "at the timeout (within a second), partial log kept", clean_exit=False,

@@ -112,6 +112,8 @@ def contract_h() -> str:
     c_only += ["\tINJECT_COUNT", "};"]
     names = ", ".join(_string(i.value) for i in injects.Inject)
     c_only += [_define("INJECT_NAMES", f"{{ {names} }}")]
+    tech = ", ".join(_string(injects.SPECS[i].technology if i in injects.SPECS else "any") for i in injects.Inject)
+    c_only += [_define("INJECT_TECHNOLOGIES", f"{{ {tech} }}", "the path each acts on: vmx, svm or any")]
     return _header("contract.h", "bootgen/contract", body, c_only, includes=("exit_reasons.h", "svm.h"))
 
 

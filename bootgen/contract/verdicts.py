@@ -72,12 +72,12 @@ SPECS: dict[Verdict, VerdictSpec] = {
         "`qualification`), or the exit trace was not the expected one"),
     Verdict.SVM_READY: VerdictSpec(
         "AMD-V works: EFER.SVME, a guest's VMRUN and its #VMEXITs succeeded",
-        "an AMD CPU: EFER.SVME set, VMRUN of the guest from a VMCB with the exact exit trace CPUID, IOIO, "
-        "VMMCALL (value round-tripped), HLT, then EFER.SVME cleared (with `mode=vmxon`: EFER.SVME set and "
-        "cleared only)",
+        "an AMD or Hygon CPU: EFER.SVME set, VMRUN of the guest from a VMCB with the exact exit trace CPUID, IOIO, "
+        "VMMCALL (value round-tripped), HLT, then EFER.SVME cleared (with `mode=vmxon`: EFER.SVME set, CLGI and "
+        "STGI, EFER.SVME cleared)",
         ready=True),
     Verdict.NO_SVM: VerdictSpec(
-        "this AMD CPU does not offer AMD-V (SVM)",
+        "this AMD or Hygon CPU does not offer AMD-V (SVM)",
         "an AMD or Hygon CPU whose CPUID Fn8000_0001_ECX.SVM is 0"),
     Verdict.SVM_DISABLED_BY_FIRMWARE: VerdictSpec(
         "AMD-V is disabled by the firmware (VM_CR.SVMDIS locked)",

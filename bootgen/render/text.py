@@ -64,7 +64,7 @@ def _svm_lines(cpu) -> list[str]:
                      f"VM_CR:   {cr['value']:#x} (SVMDIS {int(cr['svmdis'])}, LOCK {int(cr['lock'])})"
                      + (f" -> {cr['state']}" if cr.get("state") else ""))
     if (svme := efer_svme(cpu)) is not None:
-        lines.append(f"EFER.SVME: {int(svme)} as the loader left it")
+        lines.append(f"EFER.SVME: {int(svme)} when the stub checked it")
     return lines
 
 

@@ -244,6 +244,13 @@ def _no_verdict(result: Result) -> list[str]:
     if ending is Ending.TRIPLE_FAULT:
         return ["the machine reset (triple fault): rerun under Bochs (`--backend bochs --keep-log PATH`) to "
                 "see the faulting instruction in the emulator's log"]
+    if ending is Ending.CONSOLE_CLOSED:
+        return ["the box's console closed before its report was whole: check the cable, the console server or the "
+                "Serial-over-LAN session, then run again (`--keep-log PATH` keeps what arrived)"]
+    if outcome is not None and outcome.backend == "serial" and ending is Ending.TIMEOUT:
+        return ["no whole report arrived from the box within the timeout: check that it boots the bootgen stick or "
+                "ISO (boot order, Secure Boot off), that the console is COM1 at 115200 8N1 (or boot with "
+                "serial=PORT), and give slow firmware more `--timeout`"]
     if ending in (Ending.EMULATOR_CRASH, Ending.EMULATOR_EXIT) and not framing.found_begin:
         return ["the emulator failed before the stub reported: run `bootgen doctor` to check the emulators "
                 "and firmware on this host"]

@@ -27,6 +27,9 @@ def _nested(facts: CpuFacts) -> list[str]:
 
 
 def svm_ready(facts: CpuFacts, detail: dict) -> list[str]:
+    if facts.identity.hypervisor_vendor == TCG:
+        return ["AMD-V as QEMU's TCG emulates it works: this proves the image and the emulator, not this machine's "
+                "CPU; for the CPU itself run `--accel kvm --cpu host` (nested SVM or VMX) or boot the image on it"]
     lines = ["nothing to do: AMD-V works here, a hypervisor (KVM, Xen, Hyper-V, VMware, VirtualBox) can use it"]
     if facts.identity.hypervisor:
         lines.append(f"tested through a hypervisor ({facts.identity.hypervisor_vendor or 'unknown'}, nested "
@@ -86,6 +89,7 @@ def vmrun_failed(facts: CpuFacts, detail: dict) -> list[str]:
                      "15.5.1 (ASID 0, the VMRUN intercept clear, the guest's EFER.SVME clear, illegal CR0, CR3, CR4 "
                      "or EFER)")
     elif problem := svm_trace_problem(facts.cpu):
+        lines[0] = "EFER.SVME could be set and the test guest ran, but not as designed"
         lines.append(f"the guest ran, but {problem}")
     if facts.identity.hypervisor:
         lines.append(f"AMD-V here is nested ({facts.identity.hypervisor_vendor or 'unknown'}): this points at the "

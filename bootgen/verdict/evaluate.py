@@ -46,6 +46,8 @@ def _distrust(report: model.Report, verdict: Verdict, outcome: RunOutcome | None
     if derived.contradictions:
         return f"{CONTRADICTION}: " + "; ".join(derived.contradictions)
     if outcome is not None:
+        if outcome.ending is Ending.REPORT_END:
+            return None  # a real box: it halts after its report, and may have rebooted before it (the last counts)
         if outcome.ending is not Ending.GUEST_EXIT:
             return f"the report is whole, but the run ended by {outcome.ending.value}" \
                    + (f" ({outcome.detail})" if outcome.detail else "") + ", not by the stub's exit"
@@ -65,6 +67,8 @@ def _no_verdict_reason(report: model.Report, outcome: RunOutcome | None) -> str:
         return f"the emulator crashed: {outcome.detail if outcome else ''}".rstrip(": ")
     if ending is Ending.NOTHING_BOOTED and outcome is not None:
         return "the firmware found nothing it would boot"
+    if ending is Ending.CONSOLE_CLOSED and outcome is not None:
+        return f"the console closed before the report was whole ({outcome.detail}): {framing.problem or 'no report'}"
     if ending is Ending.EMULATOR_EXIT and outcome is not None:
         return f"the emulator exited ({outcome.detail}): {framing.problem}"
     return framing.problem or "no verdict"

@@ -48,6 +48,17 @@ static void wait_for_nmi(void)
 
 void inject_not_applicable(const char *why) { rec_warning(WARN_INJECT_NOT_APPLICABLE, why); }
 
+void inject_on_path(const char *technology)
+{
+	static const char *const technologies[INJECT_COUNT] = INJECT_TECHNOLOGIES;
+	const char *wanted = technologies[active];
+	if (active == INJECT_NONE || word_eq(wanted, strlen(wanted), "any") ||
+	    word_eq(wanted, strlen(wanted), technology))
+		return;
+	inject_not_applicable(word_eq(wanted, strlen(wanted), TECH_SVM) ? "it acts on the AMD-V path; this CPU takes the VT-x path"
+						     : "it acts on the VT-x path; this CPU takes the AMD-V path");
+}
+
 /* Read by the guest (vmx/guest.S): a zero ICR address means "send nothing". */
 struct apic_nmi guest_nmi;
 

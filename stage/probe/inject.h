@@ -17,6 +17,8 @@ int injecting(enum inject which);
 int injecting_early(void);            /* the injections that act in inject_early_fault() */
 void inject_early_fault(void);
 void inject_not_applicable(const char *why); /* the machine does not allow it: say so, go on */
+/* The path this CPU takes ("vmx" or "svm"): an injection for the other one is said not to apply. */
+void inject_on_path(const char *technology);
 void inject_guest_nmi_arm(void);             /* INJECT_GUEST_NMI: have the guest send itself an NMI */
 
 #endif

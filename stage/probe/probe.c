@@ -4,6 +4,7 @@
 #include "lib/string.h"
 #include "out/records.h"
 #include "out/report.h"
+#include "probe/inject.h"
 #include "probe/probe.h"
 #include "svm/svm.h"
 #include "vmx/vmx.h"
@@ -60,8 +61,11 @@ void probe_run(struct cpu *cpu, const struct probe_input *in)
 	/* VT-x where CPUID.1:ECX.VMX says so (Bochs's generic CPU is AMD-vendor with VMX); else AMD-V on AMD and
 	 * Hygon CPUs; else VT-x, which says VERDICT_NO_VMX. */
 	int vmx = (cpuid(CPUID_LEAF_FEATURES, 0).ecx & CPUID1_ECX_VMX) != 0;
-	if (!vmx && svm_vendor())
+	if (!vmx && svm_vendor()) {
+		inject_on_path(TECH_SVM);
 		svm_probe(cpu, in);
-	else
+	} else {
+		inject_on_path(TECH_VMX);
 		vmx_probe(cpu, in);
+	}
 }

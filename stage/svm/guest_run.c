@@ -169,6 +169,9 @@ static int handle_exit(struct cpu *cpu)
 	 * not the guest's doing and not part of its trace. Bounded, as for VT-x. */
 	if (e.code == SVM_EXIT_NMI && cpu->guest_nmis < GUEST_MAX_EXITS) {
 		cpu->guest_nmis++;
+		/* The intercepted NMI is still pending: take it in the host now (GIF = 1 for a moment), or the
+		 * next VMRUN, which sets GIF, exits for it again at once (15.17; KVM does the same). */
+		__asm__ volatile("stgi; clgi" ::: "memory");
 		return 1;
 	}
 	if (svm->exit_count < GUEST_MAX_EXITS)
@@ -232,10 +235,12 @@ enum svm_guest_result svm_guest_run(struct cpu *cpu)
 	memset(&svm->regs, 0, sizeof(svm->regs));
 	svm->vmrun_vector = -1;
 	u64 efer;
-	if (injecting(INJECT_SVME_CLEAR) && rdmsr_safe(IA32_EFER, &efer) < 0)
-		wrmsr_safe(IA32_EFER, efer & ~EFER_SVME); /* VMRUN with EFER.SVME = 0: #UD (15.4) */
+	int svme = 1; /* CLGI and STGI raise #UD without EFER.SVME (15.17) */
+	if (injecting(INJECT_SVME_CLEAR) && rdmsr_safe(IA32_EFER, &efer) < 0 &&
+	    wrmsr_safe(IA32_EFER, efer & ~EFER_SVME) < 0)
+		svme = 0; /* VMRUN with EFER.SVME = 0: #UD (15.4) */
 	/* GIF = 0 around the guest's runs: the host takes NMIs only after STGI (15.17). */
-	if (!injecting(INJECT_SVME_CLEAR))
+	if (svme)
 		__asm__ volatile("clgi" ::: "memory");
 	int resume;
 	do {
@@ -253,7 +258,7 @@ enum svm_guest_result svm_guest_run(struct cpu *cpu)
 		}
 		resume = handle_exit(cpu);
 	} while (resume);
-	if (!injecting(INJECT_SVME_CLEAR))
+	if (svme)
 		__asm__ volatile("stgi" ::: "memory");
 
 	int expected = trace_is_expected(svm);
@@ -267,4 +272,15 @@ enum svm_guest_result svm_guest_run(struct cpu *cpu)
 	if (svm->exit_count && svm->exits[0].code == SVM_EXIT_INVALID)
 		return SVM_GUEST_INVALID;
 	return expected ? SVM_GUEST_OK : SVM_GUEST_BAD_TRACE;
+}
+
+u32 svm_unexpected_code(const struct cpu *cpu)
+{
+	static const u32 expected[GUEST_EXPECTED_EXIT_COUNT] = GUEST_EXPECTED_SVM_EXITS;
+	const struct svm_cpu *svm = &cpu->svm;
+	u32 recorded = svm->exit_count < GUEST_MAX_EXITS ? svm->exit_count : GUEST_MAX_EXITS;
+	for (u32 i = 0; i < recorded && i < GUEST_EXPECTED_EXIT_COUNT; i++)
+		if (svm->exits[i].code != expected[i])
+			return svm->exits[i].code;
+	return recorded ? svm->exits[recorded - 1].code : 0;
 }

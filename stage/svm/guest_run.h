@@ -2,6 +2,8 @@
 #ifndef BOOTGEN_SVM_GUEST_RUN_H
 #define BOOTGEN_SVM_GUEST_RUN_H
 
+#include "types.h"
+
 struct cpu;
 
 enum svm_guest_result {
@@ -13,5 +15,7 @@ enum svm_guest_result {
 
 void svm_vmcb_prepare(struct cpu *cpu, int nested_paging);
 enum svm_guest_result svm_guest_run(struct cpu *cpu);
+/* The #VMEXIT code the verdict names: the first one the guest's ABI did not expect (else the last). */
+u32 svm_unexpected_code(const struct cpu *cpu);
 
 #endif

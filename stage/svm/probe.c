@@ -39,7 +39,7 @@ static int check_cpuid_svm(void)
 	}
 	if (!(ext.ecx & CPUID_EXT_ECX_SVM)) {
 		rec_check(CHECK_CPUID_SVM, RESULT_FAIL, "CPUID Fn8000_0001_ECX.SVM[bit 2] is 0");
-		verdict_set(VERDICT_NO_SVM, "this AMD CPU does not offer AMD-V (CPUID Fn8000_0001_ECX.SVM = 0)");
+		verdict_set(VERDICT_NO_SVM, "this CPU does not offer AMD-V (CPUID Fn8000_0001_ECX.SVM = 0)");
 		return 0;
 	}
 	rec_check(CHECK_CPUID_SVM, RESULT_PASS, "CPUID Fn8000_0001_ECX.SVM[bit 2] is 1");
@@ -92,7 +92,7 @@ static int check_vm_cr(void)
 		} else {
 			u64 locked = value | VM_CR_SVMDIS | VM_CR_LOCK;
 			rec_msr_write(VM_CR, locked, wrmsr_safe(VM_CR, locked));
-			if (rdmsr_safe(VM_CR, &value) < 0 || !(value & VM_CR_LOCK))
+			if (rdmsr_safe(VM_CR, &value) >= 0 || !(value & VM_CR_LOCK))
 				inject_not_applicable("this CPU ignores writes to VM_CR.LOCK");
 			rec_msr(VM_CR, value, MSR_PHASE_AFTER_WRITE);
 			if (value & VM_CR_SVMDIS) {
@@ -211,9 +211,14 @@ void svm_probe(struct cpu *cpu, const struct probe_input *in)
 	STOP_IF(!enable_svm(cpu, efer));
 
 	enum svm_guest_result guest = SVM_GUEST_OK;
-	if (!in->vmxon_only) {
+	if (in->vmxon_only) {
+		/* No guest: the SVM instructions that need no VMCB, CLGI and STGI (#UD without EFER.SVME; 15.17). */
+		__asm__ volatile("clgi; stgi" ::: "memory");
+	} else {
 		step_begin(STEP_VMCB);
-		svm_vmcb_prepare(cpu, (features & SVM_FEATURE_NP) != 0);
+		/* The nested table is in PAE format, the host's paging mode, which nested walks use (15.25.3). */
+		int pae_paging = (read_cr0() & CR0_PG) && (read_cr4() & CR4_PAE);
+		svm_vmcb_prepare(cpu, (features & SVM_FEATURE_NP) && pae_paging);
 		step_ok();
 		step_begin(STEP_VMRUN);
 		guest = svm_guest_run(cpu);
@@ -235,13 +240,12 @@ void svm_probe(struct cpu *cpu, const struct probe_input *in)
 		if (guest == SVM_GUEST_VMRUN_FAULT) {
 			verdict_dec(KEY_VECTOR, (u32)cpu->svm.vmrun_vector);
 		} else if (cpu->svm.exit_count) {
-			u32 last = cpu->svm.exit_count <= GUEST_MAX_EXITS ? cpu->svm.exit_count - 1 : GUEST_MAX_EXITS - 1;
-			verdict_hex32(KEY_CODE, guest == SVM_GUEST_INVALID ? SVM_EXIT_INVALID : cpu->svm.exits[last].code);
+			verdict_hex32(KEY_CODE, svm_unexpected_code(cpu));
 		}
 		return;
 	}
 	verdict_set(VERDICT_SVM_READY, in->vmxon_only
-					      ? "EFER.SVME could be set and cleared"
+					      ? "EFER.SVME set, CLGI and STGI, EFER.SVME cleared"
 					      : "EFER.SVME, VMRUN of a guest (CPUID, IOIO, VMMCALL, HLT exits) and its #VMEXITs succeeded");
 	verdict_str(KEY_MODE, in->vmxon_only ? MODE_VMXON : MODE_FULL);
 }

@@ -335,6 +335,7 @@ enum inject {
 	INJECT_COUNT
 };
 #define INJECT_NAMES { "none", "ud2", "page-fault", "hang", "triple-fault", "bad-revision", "revision-bit31", "unaligned-vmxon", "vmxon-beyond-maxphyaddr", "vmxe-clear", "cr0-ne-clear", "lock-disabled", "vmxe-preset", "double-vmxon", "double-vmxon-vmcs", "bad-control", "bad-host-state", "bad-guest-state", "host-nmi", "guest-nmi", "nmi-wait", "null-read", "high-framebuffer", "svme-clear", "asid-zero", "vmrun-intercept-clear", "guest-svme-clear", "unaligned-vmcb", "svmdis-locked", "svme-preset", "unexpected-vmexit" }
+#define INJECT_TECHNOLOGIES { "any", "any", "any", "any", "any", "vmx", "vmx", "vmx", "vmx", "vmx", "vmx", "vmx", "vmx", "vmx", "vmx", "vmx", "vmx", "vmx", "any", "vmx", "any", "any", "any", "svm", "svm", "svm", "svm", "svm", "svm", "svm", "svm" } /* the path each acts on: vmx, svm or any */
 #endif
 
 #endif
