@@ -19,6 +19,7 @@ from . import signals
 from .backends import defaults
 from .commands.doctor import cmd_doctor
 from .commands.images import cmd_build, cmd_iso
+from .commands.matrix import cmd_matrix
 from .commands.models import cmd_models
 from .commands.report import DEFAULT_MAX_BYTES, cmd_report
 from .commands.run import cmd_run
@@ -147,6 +148,15 @@ def build_parser() -> argparse.ArgumentParser:
     rep.add_argument("--junit-suite", metavar="NAME",
                      help="JUnit suite name (default: bootgen.report. and the CPU the report names)")
 
+    mat = sub.add_parser("matrix", help="run every entry of a matrix file (TOML) in parallel against its expected "
+                         "verdict")
+    mat.add_argument("file", help="a matrix file, or the name of one shipped with bootgen: bochs-models, faults")
+    mat.add_argument("-j", "--jobs", type=_positive_int, metavar="N",
+                     help="runs at a time (default: the number of cores)")
+    mat.add_argument("--junit", type=Path, metavar="PATH", help="write JUnit XML here: one case per entry")
+    mat.add_argument("--json", type=Path, metavar="PATH", help="write every run's result as JSON here")
+    mat.add_argument("--quiet", "-q", action="store_true", help="print only the count of runs as expected")
+
     mod = sub.add_parser("models", help="list the CPU models each backend offers and the technology "
                          "(VT-x, AMD-V, none) each gives its guest")
     mod.add_argument("--backend", choices=("all", "qemu", "bochs"), default="all",
@@ -160,8 +170,8 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-COMMANDS = {"build": cmd_build, "iso": cmd_iso, "run": cmd_run, "report": cmd_report, "models": cmd_models,
-            "doctor": cmd_doctor}
+COMMANDS = {"build": cmd_build, "iso": cmd_iso, "run": cmd_run, "report": cmd_report, "matrix": cmd_matrix,
+            "models": cmd_models, "doctor": cmd_doctor}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -12,7 +11,6 @@ from bootgen.backends.bochs.install import list_cpu_models
 from bootgen.backends.host import Host
 from bootgen.backends.outcome import Ending
 from bootgen.contract.guest import GUEST_VMCALL_VALUE
-from bootgen.decode.cpu import cpu_identity
 from bootgen.decode.msr_fields import vmx_basic
 from bootgen.image.iso import IsoConfig, build_iso
 from bootgen.render.jsondoc import to_json
@@ -98,32 +96,7 @@ def test_model_without_ept_or_unrestricted_guest(stub_iso):
         assert controls.refused == 0, controls
 
 
-def test_every_cpu_model(stub_iso):
-    """Models whose CPUID says VMX give vmx-ready (with the full guest trace); AMD models take the AMD-V path:
-    svm-ready where CPUID says SVM, else no-svm; the other Intel models no-vmx. Bochs's CPU database (the table
-    `bootgen models` shows) says the same."""
-    from bootgen.backends.bochs.models import bochs_models
-    from bootgen.decode.svm import svm_bit
-    table = {m.name: m for m in bochs_models()}
-    models = list_cpu_models()
-    with ThreadPoolExecutor(max_workers=2) as pool:
-        results = dict(zip(models, pool.map(lambda m: boot(stub_iso, m)[1], models)))
-    failures = []
-    for model, result in results.items():
-        cpu = result.report.boot_cpu
-        identity = cpu_identity(cpu)
-        amd = identity.vendor == "AuthenticAMD"
-        expected = Verdict.VMX_READY if identity.vmx else (Verdict.SVM_READY if svm_bit(cpu) else Verdict.NO_SVM) \
-            if amd else Verdict.NO_VMX
-        if result.verdict is not expected or identity.vendor is None:
-            failures.append(f"{model}: {result.verdict.value} ({result.reason}), vendor {identity.vendor}")
-        known = table[model]
-        if (known.vmx, known.svm) != (bool(identity.vmx), bool(svm_bit(cpu))) or known.vendor != identity.vendor:
-            failures.append(f"{model}: the table says {known.vendor} {known.technology}, the CPU {identity.vendor} "
-                            f"vmx={identity.vmx} svm={svm_bit(cpu)}")
-    assert not failures, "\n".join(failures)
-    verdicts = {r.verdict for r in results.values()}
-    assert {Verdict.VMX_READY, Verdict.SVM_READY, Verdict.NO_VMX, Verdict.NO_SVM} <= verdicts, verdicts
+# Every CPU model against Bochs's CPU database: tests/test_matrix.py runs the shipped bochs-models matrix.
 
 
 def test_capabilities_decoded_from_a_real_boot(stub_iso):

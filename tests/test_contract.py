@@ -181,7 +181,7 @@ LAYERS = (
     {"bootgen.report", "bootgen.image", "bootgen.backends"},
     {"bootgen.decode"},
     {"bootgen.verdict"},
-    {"bootgen.render", "bootgen.tools"},
+    {"bootgen.render", "bootgen.tools", "bootgen.matrix"},
     {"bootgen.commands"},
     {"bootgen.cli", "bootgen.api", "bootgen.__main__", "bootgen"},
 )

@@ -76,11 +76,23 @@ def test_a_box_on_a_pseudo_terminal_powered_on_by_the_command(stub_elf, tmp_path
             if monitor.exists():
                 break
             time.sleep(0.05)
-        power_on = (f"{sys.executable} -c \"import socket; s = socket.socket(socket.AF_UNIX); "
-                    f"s.connect('{monitor}'); s.sendall(b'cont\\n'); s.recv(100)\"")
+        # The 'power button': QEMU's monitor is told to continue, and answers with its next prompt (closing before
+        # that answer can lose the command); a moment first, as QEMU notices a reader on its pseudo-terminal
+        # within a second and a real box's POST takes longer anyway.
+        button = tmp_path / "power-on.py"
+        button.write_text(f"""import socket, time
+time.sleep(1.5)
+s = socket.socket(socket.AF_UNIX)
+s.connect({str(monitor)!r})
+s.sendall(b"cont\\n")
+seen, deadline = b"", time.monotonic() + 10
+while seen.count(b"(qemu)") < 2 and time.monotonic() < deadline:
+    seen += s.recv(256)
+""")
+        power_on = f"{sys.executable} {button}"
         proc = _serial("--device", pty.group(1), "--power-cycle", power_on, "--json", "--timeout", "30",
                        "--keep-log", str(tmp_path / "box.log"))
-        assert proc.returncode == 0, proc.stderr
+        assert proc.returncode == 0, (proc.stdout[:300], proc.stderr)
         doc = json.loads(proc.stdout)
         assert doc["verdict"] == "svm-ready" and doc["run"]["device"] == pty.group(1)
         assert (tmp_path / "box.log").read_bytes().count(b"#BOOTGEN end") == 1

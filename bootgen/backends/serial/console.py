@@ -1,11 +1,13 @@
-"""The box's console as a byte stream with a bounded wait: pyserial for devices and network consoles (its URL
-handlers: ``socket://``, ``rfc2217://``), plain reads for standard input."""
+"""The box's console as a byte stream with a bounded wait: pyserial for serial devices and RFC 2217 ports, a TCP
+socket for ``tcp://`` consoles, plain reads for standard input."""
 
 from __future__ import annotations
 
 import os
 import select
+import socket
 import sys
+import time
 from typing import Protocol
 
 from ...errors import ToolMissing, UsageError
@@ -19,36 +21,73 @@ class Console(Protocol):
     def close(self) -> None: ...
 
 
-def pyserial_url(device: str) -> str:
-    """The pyserial URL for a --device value: ``tcp://H:P`` is pyserial's ``socket://H:P``; paths stay paths."""
-    if device.startswith("tcp://"):
-        return "socket://" + device.removeprefix("tcp://")
-    return device
-
-
 class PySerialConsole:
+    """A serial device (pyserial sets the line: speed, 8N1, raw, no flow control) or an RFC 2217 port."""
+
     def __init__(self, device: str, baud: int) -> None:
         try:
             import serial
         except ImportError:
             raise ToolMissing("the serial backend needs pyserial: pip install 'bootgen[serial]'") from None
         try:
-            self.port = serial.serial_for_url(pyserial_url(device), baudrate=baud, bytesize=8, parity="N",
-                                              stopbits=1, xonxoff=False, rtscts=False, timeout=POLL_S)
+            self.port = serial.serial_for_url(device, baudrate=baud, bytesize=8, parity="N", stopbits=1,
+                                              xonxoff=False, rtscts=False, timeout=POLL_S)
         except (serial.SerialException, ValueError) as exc:
             raise UsageError(f"cannot open the console {device}: {exc}") from None
         self.device = device
+        try:
+            self.fd: int | None = self.port.fileno()
+        except (AttributeError, OSError, ValueError, NotImplementedError):
+            self.fd = None  # rfc2217://: no descriptor of its own
 
     def read(self) -> bytes:
         import serial
         try:
-            waiting = max(self.port.in_waiting, 1) if hasattr(self.port, "in_waiting") else 1
-            return self.port.read(min(waiting, 1 << 16))
-        except serial.SerialException as exc:
+            if self.fd is not None:
+                # The descriptor itself: what is there, and EIO (a hung-up line) only once it is drained;
+                # pyserial's own read drops what it had gathered when the line goes away.
+                ready, _, _ = select.select([self.fd], [], [], POLL_S)
+                if not ready:
+                    return b""
+                data = os.read(self.fd, 1 << 16)
+                if not data:  # a terminal in raw mode (VMIN 0) reads nothing now; a hung-up one raises EIO
+                    time.sleep(POLL_S / 4)
+                return data
+            return self.port.read(max(self.port.in_waiting, 1))
+        except (serial.SerialException, OSError) as exc:  # unplugged, hung up (EIO)
             raise EOFError(f"the console {self.device} went away: {exc}") from None
 
     def close(self) -> None:
         self.port.close()
+
+
+class SocketConsole:
+    """A console on TCP (ser2net, a console server, a BMC's Serial-over-LAN bridged to TCP): raw bytes."""
+
+    def __init__(self, device: str) -> None:
+        host, _, port = device.removeprefix("tcp://").rpartition(":")
+        if not host or not port.isdigit():
+            raise UsageError(f"a TCP console is tcp://HOST:PORT, not {device}")
+        try:
+            self.sock = socket.create_connection((host.strip("[]"), int(port)), timeout=10)
+        except OSError as exc:
+            raise UsageError(f"cannot open the console {device}: {exc.strerror or exc}") from None
+        self.device = device
+
+    def read(self) -> bytes:
+        ready, _, _ = select.select([self.sock], [], [], POLL_S)
+        if not ready:
+            return b""
+        try:
+            data = self.sock.recv(1 << 16)
+        except OSError as exc:
+            raise EOFError(f"the console {self.device} went away: {exc}") from None
+        if not data:
+            raise EOFError(f"the console {self.device} closed the connection")
+        return data
+
+    def close(self) -> None:
+        self.sock.close()
 
 
 class StdinConsole:
@@ -75,4 +114,8 @@ class StdinConsole:
 
 
 def open_console(device: str, baud: int) -> Console:
-    return StdinConsole() if device == "-" else PySerialConsole(device, baud)
+    if device == "-":
+        return StdinConsole()
+    if device.startswith("tcp://"):
+        return SocketConsole(device)
+    return PySerialConsole(device, baud)

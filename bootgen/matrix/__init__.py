@@ -1,0 +1,1 @@
+"""`bootgen matrix FILE`: many runs from one TOML file, in parallel, each checked against its expected verdict."""
