@@ -257,15 +257,15 @@ def measure(bench: Bench, skip_bochs: bool, skip_ovmf: bool) -> None:
     # 9. The matrix of every Bochs CPU model, 2 at a time against one after another (once each: about a minute).
     bench.json["matrix_parallel_ratio"] = None
     if not skip_bochs and shutil.which("bochs"):
-        seconds = {}
+        matrix_seconds: dict[int, float] = {}
         for jobs in (1, 2):
             started = time.perf_counter()
             subprocess.run([*bg, "matrix", "bochs-models", "-j", str(jobs), "-q"], capture_output=True, cwd=work)
-            seconds[jobs] = time.perf_counter() - started
-        figure = Figure("matrix of Bochs's models, -j 2", seconds[2], seconds[1], target="ratio <= 0.6")
+            matrix_seconds[jobs] = time.perf_counter() - started
+        figure = Figure("matrix of Bochs's models, -j 2", matrix_seconds[2], matrix_seconds[1], target="ratio <= 0.6")
         figure.met = figure.ratio is not None and figure.ratio <= 0.6
         bench.figures.append(figure)
-        bench.json.update(matrix_j2_seconds=seconds[2], matrix_j1_seconds=seconds[1],
+        bench.json.update(matrix_j2_seconds=matrix_seconds[2], matrix_j1_seconds=matrix_seconds[1],
                           matrix_parallel_ratio=figure.ratio)
 
 
