@@ -183,7 +183,7 @@ LAYERS = (
     {"bootgen.verdict"},
     {"bootgen.render", "bootgen.tools", "bootgen.matrix"},
     {"bootgen.commands"},
-    {"bootgen.cli", "bootgen.api", "bootgen.__main__", "bootgen"},
+    {"bootgen.cli", "bootgen.api", "bootgen.pytest_plugin", "bootgen.__main__", "bootgen"},
 )
 
 
