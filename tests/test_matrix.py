@@ -35,6 +35,12 @@ def _write(tmp_path, text: str):
     ("[[run]\nname = 'a'\n", "not valid TOML"),
     ("[defaults]\nbackend = 'qemu'\n", "no [[run]] entries"),
     ("[[runs]]\nname = 'a'\n", "unknown table 'runs'"),
+    ("[[run]]\nname = 'a'\nexpect = 'svm-ready'\nsmp = -1\n", "smp must be at least 1"),
+    ("[[run]]\nname = 'a'\nexpect = 'svm-ready'\ntimeout = inf\n", "timeout must be a positive number"),
+    ("[[run]]\nname = 'a'\nexpect = 'svm-ready'\naccel = 'hvf'\n", "accel must be one of"),
+    ("[[run]]\nname = 'a'\nexpect = 'svm-ready'\nbackend = 'serial'\n", "backend serial needs a device"),
+    ("run = [1]\n", "each one a table"),
+    ("defaults = 3\n[[run]]\nname = 'a'\nexpect = 'svm-ready'\n", "[defaults] must be a table"),
 ])
 def test_a_bad_matrix_is_one_usage_error(tmp_path, text, message):
     proc = run_cli("matrix", str(_write(tmp_path, text)))
@@ -107,10 +113,17 @@ expect = "vmrun-failed"
 
 
 @pytest.mark.qemu
-def test_a_run_that_cannot_start_is_a_failed_entry(tmp_path):
-    matrix = _write(tmp_path, "[[run]]\nname = 'bad-model'\ncpu = 'NoSuchCPU'\nexpect = 'svm-ready'\n")
-    proc = run_cli("matrix", str(matrix), "-q")
-    assert proc.returncode == 1 and proc.stdout.strip() == "0 of 1 runs as expected"
+def test_a_run_that_cannot_start_is_an_error_with_its_status(tmp_path):
+    """Not a wrong verdict (1): the run's own status (2, a usage error), and a JUnit <error>."""
+    matrix = _write(tmp_path, "[[run]]\nname = 'bad-model'\ncpu = 'NoSuchCPU'\nexpect = 'svm-ready'\n"
+                              "[[run]]\nname = 'fine'\nexpect = 'svm-ready'\n")
+    junit = tmp_path / "m.xml"
+    proc = run_cli("matrix", str(matrix), "-q", "--junit", str(junit))
+    assert proc.returncode == 2 and proc.stdout.strip() == "1 of 2 runs as expected"
+    SCHEMA.validate(junit.read_text())
+    suite = ET.parse(junit).getroot().find("testsuite")
+    assert (suite.get("errors"), suite.get("failures")) == ("1", "0")
+    assert "unknown QEMU CPU model" in suite.find("testcase/error").get("message")
 
 
 @pytest.mark.bochs

@@ -30,9 +30,10 @@ def _serial(*args: str, stdin: bytes | None = None, timeout: float = 60) -> subp
 def _box(stub_elf: Path, serial: str, tmp_path: Path, paused: bool = False) -> subprocess.Popen:
     """A QEMU 'box' booting the stub, its console on ``serial``; ours to stop, by its PID."""
     chardev = "pty,id=box" if serial == "pty" else f"socket,id=box,{serial}"
+    # No isa-debug-exit: like a real box, the stub halts after its report and the line stays up (a pty whose
+    # other side closes at once throws away what its reader has not read yet).
     cmd = [QEMU, "-nodefaults", "-no-user-config", "-display", "none", "-cpu", "max", "-m", "128",
-           "-kernel", str(stub_elf), "-chardev", chardev, "-serial", "chardev:box",
-           "-device", "isa-debug-exit,iobase=0xf4,iosize=0x04"]
+           "-kernel", str(stub_elf), "-chardev", chardev, "-serial", "chardev:box"]
     if paused:
         cmd += ["-S", "-monitor", f"unix:{tmp_path / 'monitor'},server=on,wait=off"]
     return subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
@@ -53,6 +54,7 @@ def test_standard_input_with_a_reboot_in_the_middle():
     doc = json.loads(proc.stdout)
     assert doc["verdict"] == "svm-ready" and doc["report"]["restarts"] == 1
     assert doc["run"]["backend"] == "serial" and doc["run"]["ending"] == "report-end"
+    assert any("the box restarted 1 time(s)" in line for line in doc["advice"])
 
 
 def test_a_console_that_closes_early_is_no_verdict():
@@ -153,13 +155,27 @@ def test_serial_usage_errors(tmp_path):
         proc = run_cli("run", "--backend", "serial", "--device", "-", *option)
         assert proc.returncode == 2 and option[0].split("=")[0] in proc.stderr, (option, proc.stderr)
     proc = run_cli("run", "--backend", "serial", "--device", str(tmp_path / "ttyNONE"))
-    assert proc.returncode == 2 and "cannot open the console" in proc.stderr
+    assert proc.returncode == 4 and "cannot open the console" in proc.stderr  # this machine's state, not usage
 
 
 def test_a_failing_power_cycle_command_is_one_line():
-    proc = _serial("--device", "-", "--power-cycle", "echo no PDU here >&2; exit 3", stdin=b"")
+    """Its last line of output, not the command (which may carry a password); it cannot read the console."""
+    command = "read line; echo no PDU here >&2; exit 3"  # reads stdin: it must get none of the console's bytes
+    proc = subprocess.run(f"{{ sleep 2; cat {DATA / 'qemu-tcg-svm-ready.log'}; }} | {sys.executable} -m bootgen run "
+                          f"--backend serial --device - --power-cycle '{command}'", shell=True, cwd=ROOT,
+                          capture_output=True, timeout=60)
     assert proc.returncode == 4
     assert proc.stderr.decode().strip() == "bootgen: error: the power-cycle command failed (status 3): no PDU here"
+
+
+def test_a_replayed_report_before_the_power_cycle_does_not_count():
+    """A console server replays the last boot's output on connecting: only a report after the cycle counts."""
+    old = (DATA / "qemu-tcg-svm-ready.log").read_bytes()
+    new = (DATA / "qemu-tcg-no-svm.log").read_bytes()
+    proc = subprocess.run(f"{{ cat {DATA / 'qemu-tcg-svm-ready.log'}; sleep 1.5; cat {DATA / 'qemu-tcg-no-svm.log'}; "
+                          f"}} | {sys.executable} -m bootgen run --backend serial --device - --power-cycle true -q",
+                          shell=True, cwd=ROOT, capture_output=True, timeout=60)
+    assert old and new and proc.stdout.startswith(b"verdict: no-svm"), (proc.stdout, proc.stderr)
 
 
 @pytest.mark.skipif(shutil.which("socat") is None, reason="socat is not installed")

@@ -10,19 +10,23 @@ import sys
 from ..contract.exit_status import ExitStatus
 from ..files import write_atomically
 from ..outputs import distinct, writable_output
+from ..render import escape
 
 
 def _table(outcomes: list) -> str:
-    rows = [("", "name", "backend", "cpu", "verdict", "expected", "seconds")]
+    rows: list[tuple[str, ...]] = [("", "name", "backend", "cpu", "verdict", "expected", "seconds")]
     for o in outcomes:
-        cpu = o.entry.option("cpu") or o.entry.option("cpu_model") or ""
-        rows.append(("PASS" if o.passed else "FAIL", o.entry.name, str(o.entry.option("backend") or "qemu"),
-                     str(cpu), o.verdict, o.entry.expect.value, f"{o.seconds:.1f}"))
+        run = (o.doc or {}).get("run") or {}
+        cpu = run.get("cpu") or o.entry.option("cpu") or o.entry.option("cpu_model") or ""
+        backend = run.get("backend") or o.entry.option("backend") or "qemu"
+        rows.append(tuple(escape.one_line(str(cell)) for cell in (
+            "PASS" if o.passed else "ERROR" if o.doc is None else "FAIL", o.entry.name, backend, cpu, o.verdict,
+            o.entry.expect.value, f"{o.seconds:.1f}")))
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     lines = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip() for row in rows]
     for o in outcomes:
         if not o.passed:
-            lines.append(f"{o.entry.name}: {o.reason}")
+            lines.append(escape.one_line(f"{o.entry.name}: {o.reason}"))
     return "\n".join(lines)
 
 
@@ -36,7 +40,7 @@ def cmd_matrix(args: argparse.Namespace) -> int:
             writable_output(out)
     distinct({"--junit": args.junit, "--json": args.json}, {"FILE": path})
     entries = load(path)
-    jobs = args.jobs or os.cpu_count() or 1
+    jobs = args.jobs or len(os.sched_getaffinity(0)) or 1  # the cores this process may use, not the machine's
     with Progress(wanted(args.quiet)) as progress:
         progress.phase(f"{len(entries)} runs, {jobs} at a time")
 
@@ -63,4 +67,16 @@ def cmd_matrix(args: argparse.Namespace) -> int:
         sys.stdout.flush()
     except BrokenPipeError:
         pass
-    return int(ExitStatus.OK if not missed else ExitStatus.VERDICT)
+    return int(worst_status(outcomes))
+
+
+#: The worst of the entries' exit statuses decides the matrix's: an internal error, then an environment or
+#: usage problem in a run, then no verdict, then a wrong verdict.
+_SEVERITY = (ExitStatus.INTERNAL, ExitStatus.ENVIRONMENT, ExitStatus.USAGE, ExitStatus.NO_VERDICT, ExitStatus.VERDICT)
+
+
+def worst_status(outcomes: list) -> ExitStatus:
+    statuses = {o.status for o in outcomes if not o.passed}
+    if not statuses:
+        return ExitStatus.OK
+    return next((s for s in _SEVERITY if int(s) in statuses), ExitStatus.VERDICT)

@@ -51,7 +51,15 @@ class _Running:
                 proc.kill()
 
 
-def _run_one(entry: Entry, running: _Running) -> Outcome:
+def _run_one(entry: Entry, running: _Running, device_locks: dict[str, threading.Lock]) -> Outcome:
+    device = entry.option("device")
+    if isinstance(device, str):  # one reader per console: runs on the same box take turns
+        with device_locks[device]:
+            return _run_alone(entry, running)
+    return _run_alone(entry, running)
+
+
+def _run_alone(entry: Entry, running: _Running) -> Outcome:
     started = time.monotonic()
     argv = [sys.executable, "-m", "bootgen", "run", *entry.argv(), "--json"]
     with running.lock:
@@ -79,9 +87,10 @@ def run_matrix(entries: list[Entry], jobs: int, done: Callable[[Outcome, int], N
     The outcomes come back in the file's order."""
     running = _Running()
     results: dict[str, Outcome] = {}
+    device_locks = {str(e.option("device")): threading.Lock() for e in entries if e.option("device")}
     with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
         try:
-            for future in as_completed([pool.submit(_run_one, e, running) for e in entries]):
+            for future in as_completed([pool.submit(_run_one, e, running, device_locks) for e in entries]):
                 outcome = future.result()
                 results[outcome.entry.name] = outcome
                 if done is not None:

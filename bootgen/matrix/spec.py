@@ -30,7 +30,8 @@ RUN_KEYS: dict[str, tuple[type, str]] = {
     "backend": (str, "--backend"), "cpu": (str, "--cpu"), "cpu_model": (str, "--cpu-model"),
     "accel": (str, "--accel"), "firmware": (str, "--firmware"), "media": (str, "--media"), "smp": (int, "--smp"),
     "memory": (int, "--memory"), "append": (str, "--append"), "timeout": (float, "--timeout"),
-    "image": (str, "--image"), "device": (str, "--device"),
+    "image": (str, "--image"), "device": (str, "--device"), "baud": (int, "--baud"),
+    "power_cycle": (str, "--power-cycle"),
 }
 
 
@@ -47,7 +48,7 @@ class Entry:
         """The `bootgen run` arguments for this entry (without the output options)."""
         out: list[str] = []
         for key, value in self.options:
-            out += [RUN_KEYS[key][1], str(value)]
+            out.append(f"{RUN_KEYS[key][1]}={value}")  # one word: a value such as "-v" stays a value
         return out + ["--expect", self.expect.value]
 
 
@@ -70,8 +71,14 @@ def _value(where: str, key: str, value: object) -> object:
         value = float(value)
     if not isinstance(value, kind) or isinstance(value, bool):
         raise UsageError(f"{where}: {key} must be a {kind.__name__}, not {value!r}")
-    if key == "backend" and value not in defaults.BACKENDS:
-        raise UsageError(f"{where}: backend must be one of {', '.join(defaults.BACKENDS)}, not {value!r}")
+    choices = {"backend": defaults.BACKENDS, "accel": defaults.QEMU_ACCELS, "firmware": defaults.QEMU_FIRMWARES,
+               "media": defaults.QEMU_MEDIA}.get(key)
+    if choices is not None and value not in choices:
+        raise UsageError(f"{where}: {key} must be one of {', '.join(choices)}, not {value!r}")
+    if key in ("smp", "memory", "baud") and value < 1:  # type: ignore[operator]
+        raise UsageError(f"{where}: {key} must be at least 1, not {value!r}")
+    if key == "timeout" and not 0 < value < float("inf"):  # type: ignore[operator]
+        raise UsageError(f"{where}: timeout must be a positive number of seconds, not {value!r}")
     return value
 
 
@@ -88,8 +95,10 @@ def load(path: Path) -> list[Entry]:
         raise UsageError(f"{path}: unknown table {sorted(unknown)[0]!r} (a matrix has [defaults] and [[run]])")
     base = doc.get("defaults", {})
     runs = doc.get("run", [])
-    if not isinstance(base, dict) or not isinstance(runs, list) or not runs:
-        raise UsageError(f"{path}: no [[run]] entries")
+    if not isinstance(base, dict):
+        raise UsageError(f"{path}: [defaults] must be a table of run options")
+    if not isinstance(runs, list) or not runs or not all(isinstance(r, dict) for r in runs):
+        raise UsageError(f"{path}: no [[run]] entries (each one a table)")
     entries, names = [], set()
     for index, run in enumerate(runs, 1):
         where = f"{path}, run {index}"
@@ -108,5 +117,13 @@ def load(path: Path) -> list[Entry]:
             raise UsageError(f"{where}: expect must be a verdict ({', '.join(v.value for v in Verdict)}), "
                              f"not {expect!r}") from None
         options = {key: _value(where, key, value) for key, value in merged.items()}
+        if options.get("backend") == "serial" and not options.get("device"):
+            raise UsageError(f"{where}: backend serial needs a device")
+        if options.get("device") == "-":
+            raise UsageError(f"{where}: a matrix run cannot read standard input: give the box's device")
+        for key in ("image", "device"):  # relative to the matrix file, not to where bootgen runs
+            value = options.get(key)
+            if isinstance(value, str) and "://" not in value and not Path(value).is_absolute():
+                options[key] = str((path.parent / value).resolve())
         entries.append(Entry(name, verdict, tuple((k, options[k]) for k in RUN_KEYS if k in options)))
     return entries

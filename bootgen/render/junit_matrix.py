@@ -13,12 +13,13 @@ from . import escape
 def matrix_junit_xml(name: str, outcomes: list) -> bytes:
     """``outcomes``: matrix.runner.Outcome, in the file's order."""
     suite_name = escape.xml(f"bootgen.matrix.{name}")
-    failures = sum(1 for o in outcomes if not o.passed)
+    errors = sum(1 for o in outcomes if o.doc is None)        # the run gave no result: <error>
+    failures = sum(1 for o in outcomes if not o.passed) - errors
     elapsed = f"{sum(o.seconds for o in outcomes):.3f}"
-    root = ET.Element("testsuites", name=suite_name, tests=str(len(outcomes)), failures=str(failures), errors="0",
-                      time=elapsed)
+    root = ET.Element("testsuites", name=suite_name, tests=str(len(outcomes)), failures=str(failures),
+                      errors=str(errors), time=elapsed)
     suite = ET.SubElement(root, "testsuite", name=suite_name, tests=str(len(outcomes)), failures=str(failures),
-                          errors="0", skipped="0", time=elapsed)
+                          errors=str(errors), skipped="0", time=elapsed)
     for o in outcomes:
         case = ET.SubElement(suite, "testcase", classname=suite_name, name=escape.xml(o.entry.name),
                              time=f"{o.seconds:.3f}")
@@ -26,6 +27,10 @@ def matrix_junit_xml(name: str, outcomes: list) -> bytes:
         text = escape.xml(f"{o.verdict}: {o.reason}" + (f"\n{advice}" if advice else ""))
         if o.passed:
             ET.SubElement(case, "system-out").text = text
+        elif o.doc is None:
+            error = ET.SubElement(case, "error", type="error",
+                                  message=escape.xml(f"the run gave no result: {o.reason}"))
+            error.text = text
         else:
             failure = ET.SubElement(case, "failure", type="failure", message=escape.xml(
                 f"verdict {o.verdict}, expected {o.entry.expect.value}: {o.reason}"))

@@ -330,9 +330,18 @@ def _warning_advice(result: Result) -> list[str]:
     return [_WARNING_ADVICE[kind] for kind in kinds if kind in _WARNING_ADVICE]
 
 
+def _restart_advice(result: Result) -> list[str]:
+    """A real box that restarted during the run: the last whole report decided, and the user should know."""
+    outcome, framing = result.outcome, result.report.framing
+    if outcome is None or outcome.backend != "serial" or not framing.restarts:
+        return []
+    return [f"the box restarted {framing.restarts} time(s) while bootgen read its console: the verdict is its last "
+            "whole report's; if nobody reset it, rerun and watch for a reset during the stub's checks"]
+
+
 def advise(result: Result) -> list[str]:
     """The advice lines for a result (its verdict, detail, report and how the run ended)."""
-    return _verdict_advice(result) + _warning_advice(result)
+    return _verdict_advice(result) + _restart_advice(result) + _warning_advice(result)
 
 
 def _verdict_advice(result: Result) -> list[str]:

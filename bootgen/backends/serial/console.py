@@ -14,6 +14,8 @@ from ...errors import ToolMissing, UsageError
 
 #: How much one read may take before the caller looks at the clock again.
 POLL_S = 0.2
+#: A line that reads as ready and empty for this long has hung up.
+HANGUP_S = 2.0
 
 
 class Console(Protocol):
@@ -32,9 +34,12 @@ class PySerialConsole:
         try:
             self.port = serial.serial_for_url(device, baudrate=baud, bytesize=8, parity="N", stopbits=1,
                                               xonxoff=False, rtscts=False, timeout=POLL_S)
-        except (serial.SerialException, ValueError) as exc:
+        except ValueError as exc:
             raise UsageError(f"cannot open the console {device}: {exc}") from None
+        except serial.SerialException as exc:  # missing, not permitted, busy: this machine's state, exit 4
+            raise ToolMissing(f"cannot open the console {device}: {exc}") from None
         self.device = device
+        self.empty_reads = 0
         try:
             self.fd: int | None = self.port.fileno()
         except (AttributeError, OSError, ValueError, NotImplementedError):
@@ -49,10 +54,19 @@ class PySerialConsole:
                 ready, _, _ = select.select([self.fd], [], [], POLL_S)
                 if not ready:
                     return b""
-                data = os.read(self.fd, 1 << 16)
-                if not data:  # a terminal in raw mode (VMIN 0) reads nothing now; a hung-up one raises EIO
-                    time.sleep(POLL_S / 4)
-                return data
+                try:
+                    data = os.read(self.fd, 1 << 16)
+                except (BlockingIOError, InterruptedError):  # another reader took it first
+                    return b""
+                if data:
+                    self.empty_reads = 0
+                    return data
+                # Ready but empty: a raw terminal (VMIN 0) now and then; every time for a while: hung up.
+                self.empty_reads += 1
+                if self.empty_reads * POLL_S / 4 >= HANGUP_S:
+                    raise EOFError(f"the console {self.device} hung up")
+                time.sleep(POLL_S / 4)
+                return b""
             return self.port.read(max(self.port.in_waiting, 1))
         except (serial.SerialException, OSError) as exc:  # unplugged, hung up (EIO)
             raise EOFError(f"the console {self.device} went away: {exc}") from None
@@ -70,8 +84,8 @@ class SocketConsole:
             raise UsageError(f"a TCP console is tcp://HOST:PORT, not {device}")
         try:
             self.sock = socket.create_connection((host.strip("[]"), int(port)), timeout=10)
-        except OSError as exc:
-            raise UsageError(f"cannot open the console {device}: {exc.strerror or exc}") from None
+        except OSError as exc:  # refused, unreachable, timed out: the network's state, exit 4
+            raise ToolMissing(f"cannot open the console {device}: {exc.strerror or exc}") from None
         self.device = device
 
     def read(self) -> bytes:
@@ -94,7 +108,10 @@ class StdinConsole:
     """Standard input (``ipmitool sol activate | bootgen run --backend serial --device -``)."""
 
     def __init__(self) -> None:
-        self.fd = sys.stdin.fileno()
+        try:
+            self.fd = sys.stdin.fileno()
+        except (AttributeError, ValueError, OSError):
+            raise UsageError("--device - reads standard input, which is closed") from None
         self.ended = False
 
     def read(self) -> bytes:
