@@ -119,7 +119,7 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--device", metavar="PATH",
                    help="serial backend: the box's console: a serial device (/dev/ttyUSB0), tcp://HOST:PORT (ser2net, "
                         "a console server, a BMC's Serial-over-LAN), rfc2217://HOST:PORT, or - (standard input)")
-    r.add_argument("--baud", type=_positive_int, default=115200,
+    r.add_argument("--baud", type=_positive_int,
                    help="serial backend: the line speed (default 115200; the stub sends 8N1)")
     r.add_argument("--power-cycle", metavar="CMD",
                    help="serial backend: a shell command run once the console is open, to (re)boot the box (a PDU, "

@@ -139,3 +139,27 @@ def test_the_shipped_matrices_pass(tmp_path, matrix):
     if matrix == "bochs-models":  # each model's CPU says what the table says
         for run in doc["runs"]:
             assert run["result"]["cpu"]["vendor"] == _CPUDB[run["name"]][0], run["name"]
+
+
+@pytest.mark.qemu
+def test_an_interrupted_matrix_still_writes_what_finished(tmp_path):
+    """A cancelled CI job (SIGTERM): the runs stop, and the JUnit holds the finished entries."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from conftest import ROOT
+    matrix = _write(tmp_path, "[defaults]\nbackend = 'qemu'\n[[run]]\nname = 'quick'\nexpect = 'svm-ready'\n"
+                              "[[run]]\nname = 'hangs'\nappend = 'inject=hang'\ntimeout = 60\nexpect = 'no-verdict'\n")
+    junit = tmp_path / "m.xml"
+    proc = subprocess.Popen([sys.executable, "-m", "bootgen", "matrix", str(matrix), "-j", "2", "--junit", str(junit)],
+                            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    time.sleep(4)
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 128 + signal.SIGTERM, err
+    SCHEMA.validate(junit.read_text())
+    cases = {c.get("name"): c for c in ET.parse(junit).getroot().iter("testcase")}
+    assert cases["quick"].find("failure") is None and cases["quick"].find("error") is None
+    assert "not run: interrupted" in cases["hangs"].find("error").get("message")

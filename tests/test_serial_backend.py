@@ -148,7 +148,9 @@ def test_a_box_that_never_reports_is_no_verdict_at_the_timeout():
 
 def test_serial_usage_errors(tmp_path):
     proc = run_cli("run", "--device", "/dev/ttyUSB0")
-    assert proc.returncode == 2 and "--device and --power-cycle are for --backend serial" in proc.stderr
+    assert proc.returncode == 2 and "--device, --baud and --power-cycle are for --backend serial" in proc.stderr
+    proc = run_cli("run", "--baud", "9600")
+    assert proc.returncode == 2 and "are for --backend serial" in proc.stderr
     proc = run_cli("run", "--backend", "serial")
     assert proc.returncode == 2 and "needs --device" in proc.stderr
     for option in (["--image", "x.iso"], ["--append", "inject=ud2"], ["--cpu", "max"], ["--smp", "2"]):

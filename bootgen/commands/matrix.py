@@ -30,6 +30,20 @@ def _table(outcomes: list) -> str:
     return "\n".join(lines)
 
 
+def _write_outputs(args: argparse.Namespace, path, outcomes: list) -> None:
+    if args.junit is not None:
+        from ..render.junit_matrix import write_matrix_junit
+        write_matrix_junit(args.junit, path.stem, outcomes)
+    if args.json is not None:
+        passed = all(o.passed for o in outcomes)
+        doc = {"schema": "bootgen-matrix", "schema_version": 1, "matrix": str(path), "passed": passed,
+               "runs": [{"name": o.entry.name, "expect": o.entry.expect.value, "verdict": o.verdict,
+                         "passed": o.passed, "seconds": round(o.seconds, 3), "exit_status": o.status,
+                         "options": dict(o.entry.options), "error": o.error or None, "result": o.doc}
+                        for o in outcomes]}
+        write_atomically(args.json, (json.dumps(doc, indent=2) + "\n").encode())
+
+
 def cmd_matrix(args: argparse.Namespace) -> int:
     from ..matrix.runner import run_matrix
     from ..matrix.spec import load, resolve
@@ -46,18 +60,18 @@ def cmd_matrix(args: argparse.Namespace) -> int:
 
         def done(outcome, count: int) -> None:
             progress.phase(f"{count} of {len(entries)} done, the last {outcome.entry.name}: {outcome.verdict}")
-        outcomes = run_matrix(entries, jobs, done)
+        finished: dict = {}
+        try:
+            outcomes = run_matrix(entries, jobs, done, finished)
+        except BaseException:
+            # Interrupted (a cancelled CI job): what finished is still written, the rest as not run.
+            from ..matrix.runner import Outcome
+            partial = [finished.get(e.name) or Outcome(e, "error", False, 0.0, -1, None, "not run: interrupted")
+                       for e in entries]
+            _write_outputs(args, path, partial)
+            raise
+    _write_outputs(args, path, outcomes)
     missed = [o for o in outcomes if not o.passed]
-    if args.junit is not None:
-        from ..render.junit_matrix import write_matrix_junit
-        write_matrix_junit(args.junit, path.stem, outcomes)
-    if args.json is not None:
-        doc = {"schema": "bootgen-matrix", "schema_version": 1, "matrix": str(path), "passed": not missed,
-               "runs": [{"name": o.entry.name, "expect": o.entry.expect.value, "verdict": o.verdict,
-                         "passed": o.passed, "seconds": round(o.seconds, 3), "exit_status": o.status,
-                         "options": dict(o.entry.options), "error": o.error or None, "result": o.doc}
-                        for o in outcomes]}
-        write_atomically(args.json, (json.dumps(doc, indent=2) + "\n").encode())
     try:
         if args.quiet:
             print(f"{len(outcomes) - len(missed)} of {len(outcomes)} runs as expected")

@@ -37,8 +37,8 @@ def cmd_run(args: argparse.Namespace) -> int:
             args.accel = choice.accel
         if not args.quiet:
             print(f"bootgen: testing {choice.tested}", file=sys.stderr)
-    if args.backend != "serial" and (args.device or args.power_cycle):
-        raise UsageError("--device and --power-cycle are for --backend serial (a real box's console)")
+    if args.backend != "serial" and (args.device or args.power_cycle or args.baud):
+        raise UsageError("--device, --baud and --power-cycle are for --backend serial (a real box's console)")
     from ..render.progress import Progress, wanted
     with Progress(wanted(args.quiet, args.json)) as progress:
         if args.backend == "qemu":
@@ -170,14 +170,16 @@ def _serial_cannot(args: argparse.Namespace) -> list[str]:
 
 def _run_serial(args: argparse.Namespace, progress):
     from ..backends.serial import SerialConfig, run_serial
+    from ..backends.serial.config import DEFAULT_BAUD
     if problems := _serial_cannot(args):
         raise UsageError(problems[0])
     if not args.device:
         raise UsageError("--backend serial needs --device: /dev/ttyUSB0, tcp://HOST:PORT or - (standard input)")
-    config = SerialConfig(device=args.device, baud=args.baud, timeout_s=args.timeout or defaults.SERIAL_TIMEOUT_S,
+    config = SerialConfig(device=args.device, baud=args.baud or DEFAULT_BAUD,
+                          timeout_s=args.timeout or defaults.SERIAL_TIMEOUT_S,
                           power_cycle=args.power_cycle)
     progress.phase(f"waiting for the box on {args.device}", deadline=args.started + config.timeout_s)
     outcome = run_serial(config, started=args.started, on_phase=progress)
     from ..render.junit_plan import SuiteIdentity
     suite = SuiteIdentity("serial", args.device.removeprefix("/dev/"), custom_name=args.junit_suite)
-    return outcome, {"device": args.device, "baud": args.baud}, suite
+    return outcome, {"device": args.device, "baud": config.baud}, suite

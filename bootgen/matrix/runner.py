@@ -82,11 +82,13 @@ def _run_alone(entry: Entry, running: _Running) -> Outcome:
     return Outcome(entry, doc["verdict"], proc.returncode == 0, seconds, proc.returncode, doc)
 
 
-def run_matrix(entries: list[Entry], jobs: int, done: Callable[[Outcome, int], None] | None = None) -> list[Outcome]:
+def run_matrix(entries: list[Entry], jobs: int, done: Callable[[Outcome, int], None] | None = None,
+               results: dict[str, Outcome] | None = None) -> list[Outcome]:
     """Every entry, ``jobs`` at a time; ``done`` hears each outcome as it comes (with the count so far).
-    The outcomes come back in the file's order."""
+    The outcomes come back in the file's order; ``results`` (by name) holds the finished ones even when an
+    interruption ends the matrix early."""
     running = _Running()
-    results: dict[str, Outcome] = {}
+    results = {} if results is None else results
     device_locks = {str(e.option("device")): threading.Lock() for e in entries if e.option("device")}
     with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
         try:
