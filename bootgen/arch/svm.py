@@ -10,6 +10,9 @@ from dataclasses import dataclass
 
 from .bits import Bit
 
+#: The vendor strings of CPUs with AMD-V (APM Vol. 3, E.3.1; Hygon's Dhyana is AMD's Zen).
+VENDORS = ("AuthenticAMD", "HygonGenuine")
+
 # CPUID (APM Vol. 3, E.4.2 and E.4.9).
 CPUID_LEAF_EXTENDED_FEATURES = 0x80000001
 CPUID_LEAF_SVM = 0x8000000A

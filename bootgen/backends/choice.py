@@ -22,7 +22,7 @@ def choose_backend(host: Host | None = None, qemu_only: bool = False) -> Backend
         return BackendChoice("qemu", "kvm", "this host's CPU, through KVM with nested VMX")
     if host.offers_nested_svm():
         return BackendChoice("qemu", "kvm", "this host's CPU, through KVM with nested SVM")
-    if host.cpu_vendor() in ("AuthenticAMD", "HygonGenuine") or host.virtualization_flag() == "svm":
+    if host.amd_cpu():
         return BackendChoice("qemu", "tcg", "QEMU's TCG CPU with its emulated AMD-V (the host offers no nested SVM)")
     if not qemu_only and host.which("bochs") and host.which("grub-mkimage"):
         return BackendChoice("bochs", "tcg", "Bochs's emulated VT-x CPU (the host offers no nested VMX)")

@@ -15,6 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..arch import svm
 from ..errors import ToolMissing
 from .firmware import Ovmf, find_ovmf
 
@@ -133,6 +134,10 @@ class Host:
         except OSError:
             pass
         return None
+
+    def amd_cpu(self) -> bool:
+        """An AMD (or Hygon) host CPU: its vendor string says so, or its svm flag."""
+        return self.cpu_vendor() in svm.VENDORS or "svm" in self.cpu_flags()
 
     def virtualization_flag(self) -> str | None:
         """"vmx", "svm" or None: which hardware virtualization the host CPU shows."""

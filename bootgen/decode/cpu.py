@@ -5,12 +5,12 @@ from __future__ import annotations
 import struct
 from dataclasses import asdict, dataclass
 
-from ..arch import registers
+from ..arch import registers, svm
 from ..arch.bits import bit_named
 from ..report.model import CpuReport
 
 #: Vendors whose CPUs have AMD-V (SVM) rather than VT-x.
-SVM_VENDORS = ("AuthenticAMD", "HygonGenuine")
+SVM_VENDORS = svm.VENDORS
 
 _VMX = bit_named(registers.CPUID1_ECX_BITS, "vmx")
 _HYPERVISOR = bit_named(registers.CPUID1_ECX_BITS, "hypervisor")

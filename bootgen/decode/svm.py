@@ -14,8 +14,9 @@ from .cpu import SVM_VENDORS, _regs_text
 
 _VMX = bit_named(registers.CPUID1_ECX_BITS, "vmx")
 _SVM = bit_named(svm.EXTENDED_FEATURES_ECX_BITS, "svm")
-_SVMDIS, _LOCK = bit_named(svm.VM_CR_BITS, "svmdis"), bit_named(svm.VM_CR_BITS, "lock")
-_SVME = bit_named(msr.EFER_BITS, "svme")
+#: VM_CR.SVMDIS, VM_CR.LOCK and EFER.SVME, for every reader of the AMD-V facts.
+SVMDIS, LOCK = bit_named(svm.VM_CR_BITS, "svmdis"), bit_named(svm.VM_CR_BITS, "lock")
+SVME = bit_named(msr.EFER_BITS, "svme")
 
 
 def technology(cpu: CpuReport) -> Technology:
@@ -74,7 +75,7 @@ def vm_cr(cpu: CpuReport) -> dict | None:
     first = reads[0]
     out: dict = {"absent": first.fault is not None, "value": first.value}
     if first.value is not None:
-        out |= {"svmdis": _SVMDIS.is_set(first.value), "lock": _LOCK.is_set(first.value)}
+        out |= {"svmdis": SVMDIS.is_set(first.value), "lock": LOCK.is_set(first.value)}
     after = [r for r in reads if r.phase == MsrPhase.AFTER_WRITE]
     if after and after[-1].value is not None:
         out["after_write"] = after[-1].value
@@ -86,7 +87,7 @@ def vm_cr(cpu: CpuReport) -> dict | None:
 
 def efer_svme(cpu: CpuReport) -> bool | None:
     value = cpu.msr(msr.IA32_EFER, MsrPhase.LOADER)
-    return None if value is None else _SVME.is_set(value)
+    return None if value is None else SVME.is_set(value)
 
 
 def svm_guest(cpu: CpuReport) -> dict | None:

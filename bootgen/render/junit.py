@@ -49,7 +49,7 @@ def build_cases(result: Result, expect: Verdict | None = None, advice: list[str]
     if as_expected and expect is not None:
         cases = [Case(c.group, c.name, State.PASSED, f"failed as expected (--expect {expect.value}): {c.message}")
                  if c.state is State.FAILED else c for c in cases]
-    also = unplanned(result.report, plan_for(result.report, technology))
+    also = unplanned(result.report, plan_for(technology))
     verdict_text = "\n".join([f"{result.verdict.value}: {result.reason}", *(f"- {line}" for line in advice or []),
                               *(f"also recorded: {line}" for line in also)])
     if as_expected:

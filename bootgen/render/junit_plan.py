@@ -261,13 +261,13 @@ def unplanned(report: Report, plan: Plan) -> list[str]:
     return lines
 
 
-def plan_for(report: Report, technology: str) -> Plan:
+def plan_for(technology: str) -> Plan:
     return PLANS.get(technology, PLANS[Technology.VMX])
 
 
 def plan_cases(report: Report, mode: str | None = None, technology: str = Technology.VMX) -> list[Case]:
     """Every check, step and expected exit of this technology, in the order the stub takes them."""
-    plan = plan_for(report, technology)
+    plan = plan_for(technology)
     mode = mode or (report.config.mode if report.config else None) or Mode.FULL
     full = mode != Mode.VMXON
     cases = [_check_case(report, check) for check in plan.checks]

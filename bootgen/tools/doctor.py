@@ -135,8 +135,7 @@ def check_kvm(host: Host) -> list[Check]:
                           "cannot run bootgen's guest")]
         return [Check("kvm", Status.PASS, f"{KVM_DEVICE}{named}: a KVM guest (-cpu host) ran for a second")]
     if not host.path(KVM_DEVICE).exists():
-        amd = host.cpu_vendor() in ("AuthenticAMD", "HygonGenuine") or "svm" in host.cpu_flags()
-        module, setting = ("kvm_amd", "SVM Mode (AMD-V)") if amd else ("kvm_intel", "VT-x")
+        module, setting = ("kvm_amd", "SVM Mode (AMD-V)") if host.amd_cpu() else ("kvm_intel", "VT-x")
         return [Check("kvm", Status.WARN, f"{KVM_DEVICE} does not exist: QEMU can only use TCG (emulated AMD-V, "
                       "no VT-x)",
                       f"enable {setting} in the firmware and load {module} (`modprobe {module}`); in a VM, enable "

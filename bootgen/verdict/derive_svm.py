@@ -10,15 +10,11 @@ EFER.SVME. Each ``check`` record must agree with the raw values it summarizes.
 from __future__ import annotations
 
 from ..arch import msr, svm
-from ..arch.bits import bit_named
 from ..contract.options import Mode
 from ..contract.records import Check, MsrPhase
 from ..contract.verdicts import Verdict
-from ..decode.svm import svm_bit, svm_trace_problem
+from ..decode.svm import LOCK, SVMDIS, SVME, svm_bit, svm_trace_problem
 from .derive import Derivation, _decide, _Decided, _stopped, _Walk
-
-_SVMDIS, _LOCK = bit_named(svm.VM_CR_BITS, "svmdis"), bit_named(svm.VM_CR_BITS, "lock")
-_SVME = bit_named(msr.EFER_BITS, "svme")
 
 
 class SvmWalk(_Walk):
@@ -58,15 +54,15 @@ class SvmWalk(_Walk):
         final = reads[-1].value
         if final is None:
             raise _stopped("reading VM_CR")
-        disabled = _SVMDIS.is_set(final)
+        disabled = SVMDIS.is_set(final)
         self.agree(Check.VM_CR, not disabled, f"VM_CR is {final:#x}")
         if disabled:
-            locked = "locked" if _LOCK.is_set(final) else "and clearing it did not stick"
+            locked = "locked" if LOCK.is_set(final) else "and clearing it did not stick"
             raise _decide(Verdict.SVM_DISABLED_BY_FIRMWARE, f"VM_CR.SVMDIS is set ({final:#x}, {locked})")
 
     def svme_free(self) -> int:
         efer = self.msr_read(msr.IA32_EFER, MsrPhase.LOADER)
-        taken = _SVME.is_set(efer)
+        taken = SVME.is_set(efer)
         self.agree(Check.EFER_SVME_FREE, not taken, f"EFER is {efer:#x}")
         if taken:
             raise _decide(Verdict.SVM_IN_USE, f"EFER.SVME was set ({efer:#x})")
@@ -76,7 +72,7 @@ class SvmWalk(_Walk):
         return [w for w in self.cpu.msr_writes if w.index == msr.IA32_EFER]
 
     def enable(self, efer: int) -> None:
-        sets = [w for w in self._efer_writes() if w.value is not None and _SVME.is_set(w.value)]
+        sets = [w for w in self._efer_writes() if w.value is not None and SVME.is_set(w.value)]
         if not sets:
             raise _stopped("EFER.SVME was found clear: no msr-write of EFER with SVME")
         if sets[0].fault is not None:
@@ -108,7 +104,7 @@ class SvmWalk(_Walk):
             raise _decide(Verdict.VMRUN_FAILED, problem)
 
     def disable(self, efer: int) -> None:
-        clears = [w for w in self._efer_writes() if w.value is not None and not _SVME.is_set(w.value)]
+        clears = [w for w in self._efer_writes() if w.value is not None and not SVME.is_set(w.value)]
         if not clears:
             raise _stopped("the guest: no msr-write clearing EFER.SVME")
         if clears[-1].fault is not None:
