@@ -11,9 +11,12 @@ from .bits import Bit
 
 IA32_APIC_BASE = 0x0000001B
 IA32_FEATURE_CONTROL = 0x0000003A
+# The microcode update signature: write 0, run CPUID leaf 1, read bits 63:32 (SDM Vol. 3A, 10.11.7.1).
+IA32_BIOS_SIGN_ID = 0x0000008B
 IA32_PAT = 0x00000277
 IA32_EFER = 0xC0000080
 # x2APIC registers (SDM Vol. 3A, 11.12.1.2 "x2APIC Register Address Space").
+IA32_X2APIC_APICID = 0x00000802
 IA32_X2APIC_ICR = 0x00000830
 
 # VMX capability MSRs (SDM Vol. 3D, appendix A).

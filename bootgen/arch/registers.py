@@ -29,9 +29,11 @@ EFLAGS_BITS = (
 CPUID1_ECX_BITS = (
     Bit(5, "vmx", "Virtual Machine Extensions"),
     Bit(6, "smx", "Safer Mode Extensions"),
+    Bit(21, "x2apic", "x2APIC"),
     Bit(31, "hypervisor", "Running under a hypervisor (reserved for hypervisors)"),
 )
 CPUID1_EDX_BITS = (
+    Bit(4, "tsc", "Time Stamp Counter"),
     Bit(6, "pae", "Physical Address Extension"),
     Bit(7, "mce", "Machine Check Exception"),
     Bit(9, "apic", "On-chip APIC"),

@@ -29,6 +29,7 @@ class Inject(enum.StrEnum):
     VMXE_CLEAR = "vmxe-clear"
     CR0_NE_CLEAR = "cr0-ne-clear"
     LOCK_DISABLED = "lock-disabled"
+    FEATURE_CONTROL_DISABLED = "feature-control-disabled"
     VMXE_PRESET = "vmxe-preset"
     DOUBLE_VMXON = "double-vmxon"
     DOUBLE_VMXON_VMCS = "double-vmxon-vmcs"
@@ -49,6 +50,9 @@ class Inject(enum.StrEnum):
     SVMDIS_LOCKED = "svmdis-locked"
     SVME_PRESET = "svme-preset"
     UNEXPECTED_VMEXIT = "unexpected-vmexit"
+    # Every logical CPU (with inject_cpu=N, N > 0).
+    AP_NO_SIPI = "ap-no-sipi"
+    X2APIC = "x2apic"
 
 
 class Point(enum.StrEnum):
@@ -67,6 +71,8 @@ class Point(enum.StrEnum):
     VM_CR = "the vm-cr check"
     EFER_SVME_FREE = "before the EFER.SVME check"
     BEFORE_VMRUN = "the VMCB and EFER just before VMRUN"
+    AP_START = "the boot CPU's INIT-SIPI-SIPI"
+    CPU_DISCOVERY = "before the CPUs are found"
 
 
 @dataclass(frozen=True)
@@ -105,6 +111,10 @@ SPECS: dict[Inject, InjectSpec] = {
         "and the VMXON record `vector=13`",
         proven_by="tests/test_faults.py::test_lock_disabled_on_bochs (skipped, with the reason, where the MSR is "
                   "already locked: Bochs locks it enabled at reset) and test_lock_disabled_report_is_decoded"),
+    Inject.FEATURE_CONTROL_DISABLED: InjectSpec(
+        Point.FEATURE_CONTROL, "IA32_FEATURE_CONTROL reads locked with VMX disabled: the value read is replaced, "
+        "emulating firmware that disabled VT-x on this CPU where the emulator locks it enabled (Bochs)",
+        Verdict.VMX_DISABLED_BY_FIRMWARE, {}, "(on one AP with `inject_cpu=N`: naming that CPU)"),
     Inject.VMXE_PRESET: InjectSpec(
         Point.CR4_VMXE_FREE, "CR4.VMXE set before the checks, as another VMM would leave it", Verdict.VMX_IN_USE),
     Inject.DOUBLE_VMXON: InjectSpec(
@@ -195,13 +205,24 @@ SPECS.update({
         Point.BEFORE_VMRUN, "#UD intercepted and the guest's first instruction made UD2", Verdict.VMRUN_FAILED,
         {"exit_code": 0x46}, "`code=0x46` (#UD)", technology="svm", proven_by=_SVM_PROOF),
 })
+SPECS[Inject.AP_NO_SIPI] = InjectSpec(
+    Point.AP_START, "the SIPIs to the CPU `inject_cpu` names are not sent (it gets INIT only): an AP that never "
+    "answers", Verdict.UNRESPONSIVE, {}, "naming that CPU (`status=unresponsive`); the other CPUs are still checked",
+    technology="any", proven_by="tests/test_smp.py::test_an_ap_that_never_answers_is_unresponsive")
+SPECS[Inject.X2APIC] = InjectSpec(
+    Point.CPU_DISCOVERY, "the boot CPU's APIC switched to x2APIC mode (IA32_APIC_BASE.EXTD, SDM Vol. 3A, 11.12.1), "
+    "as UEFI firmware hands over with many CPUs: the SIPIs go through the x2APIC ICR (an MSR), and each AP switches "
+    "its own APIC when it joins", Verdict.VMX_READY, {}, "unchanged (on Bochs's `corei7_skylake_x`), with `cpus "
+    "apic_mode=x2apic`", technology="any",
+    proven_by="tests/test_smp.py::test_the_aps_start_through_the_x2apic")
 for _name in (Inject.UD2, Inject.PAGE_FAULT, Inject.NULL_READ, Inject.HANG, Inject.TRIPLE_FAULT):
     SPECS[_name] = dataclasses.replace(SPECS[_name], technology="any")
 
 #: The injections the Bochs matrix runs with one boot each and checks against SPECS (the NMI ones and the
 #: high framebuffer have their own tests: their verdict is the CPU's own).
 MATRIX: tuple[Inject, ...] = tuple(name for name, spec in SPECS.items() if spec.clean_exit and name not in (
-    Inject.LOCK_DISABLED, Inject.HOST_NMI, Inject.GUEST_NMI, Inject.NMI_WAIT, Inject.HIGH_FRAMEBUFFER)
+    Inject.LOCK_DISABLED, Inject.HOST_NMI, Inject.GUEST_NMI, Inject.NMI_WAIT, Inject.HIGH_FRAMEBUFFER,
+    Inject.AP_NO_SIPI, Inject.X2APIC)
     and spec.technology != "svm")
 #: The AMD-V injections, each run on QEMU's TCG (max) and on Bochs (ryzen) and checked against SPECS.
 SVM_MATRIX: tuple[Inject, ...] = tuple(name for name, spec in SPECS.items() if spec.technology == "svm"

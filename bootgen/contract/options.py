@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 from . import ports
 from .injects import Inject
+from .smp import CPU_MAX, CpusOption
 
 
 class Option(enum.StrEnum):
@@ -22,6 +23,8 @@ class Option(enum.StrEnum):
     SCREEN = "screen"
     MODE = "mode"
     INJECT = "inject"
+    CPUS = "cpus"
+    INJECT_CPU = "inject_cpu"
 
 
 class Switch(enum.StrEnum):
@@ -57,6 +60,12 @@ SPECS: dict[Option, OptionSpec] = {
         "full | vmxon", Mode.FULL, "`full`: VMXON, a VMCS and a guest; `vmxon`: VMXON and VMXOFF only"),
     Option.INJECT: OptionSpec(
         "NAME", Inject.NONE, "test only: produce one failure on purpose (see failure-modes.md)"),
+    Option.CPUS: OptionSpec(
+        "all | bsp", CpusOption.ALL,
+        "`all`: find every logical CPU (ACPI MADT), start the APs and check each; `bsp`: the boot CPU only"),
+    Option.INJECT_CPU: OptionSpec(
+        f"0-{CPU_MAX - 1}", "0", "test only: the CPU (its index in the report) the injection acts on; 0 is the "
+                                 "boot CPU"),
 }
 
 

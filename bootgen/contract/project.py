@@ -5,8 +5,10 @@ from __future__ import annotations
 #: The one version of bootgen: the package, the stub (its begin line) and the docs use it.
 VERSION = "0.1.0"
 
-#: The report protocol this bootgen writes and reads.
-PROTOCOL_VERSION = 1
+#: The report protocol this bootgen writes (2: per-CPU sections, contract.smp).
+PROTOCOL_VERSION = 2
+#: The protocols it reads: version 1 reports (the boot CPU only) read as before.
+READ_PROTOCOLS = (1, 2)
 
 BEGIN_MARK = "#BOOTGEN begin"
 END_MARK = "#BOOTGEN end"

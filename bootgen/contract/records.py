@@ -12,6 +12,11 @@ from __future__ import annotations
 
 import enum
 
+from .machine import BootProtocol, CacheType, Emulator, MapWhat, PowerOff, WarningKind
+from .smp import SMP_C_PREFIX
+
+__all__ = ["BootProtocol", "CacheType", "Emulator", "MapWhat", "PowerOff", "WarningKind"]  # re-exported
+
 
 class Rec(enum.StrEnum):
     """Record types."""
@@ -42,6 +47,9 @@ class Rec(enum.StrEnum):
     SVM = "svm"                     # an SVM instruction that faulted
     VMCB = "vmcb"
     SVM_EXIT = "svm-exit"
+    CPUS = "cpus"                   # protocol 2: the CPUs found, and how they run
+    PROCESSOR = "processor"         # one per processor the MADT (or the broadcast) names
+    CPU = "cpu"                     # a CPU's section begins and ends
 
 
 class Key(enum.StrEnum):
@@ -143,6 +151,22 @@ class Key(enum.StrEnum):
     NRIP_SAVE = "nrip_save"
     TECHNOLOGY = "technology"
     INTERCEPTS = "intercepts"
+    APIC = "apic"
+    APIC_MODE = "apic_mode"
+    COUNT = "count"
+    CPUS = "cpus"
+    FLAGS = "flags"
+    INJECT_CPU = "inject_cpu"
+    JOIN_US = "join_us"
+    KIND = "kind"
+    LISTED = "listed"
+    MADT = "madt"
+    RUN = "run"
+    SOURCE = "source"
+    STATUS = "status"
+    TSC_KHZ = "tsc_khz"
+    UID = "uid"
+    USABLE = "usable"
 
 
 class Step(enum.StrEnum):
@@ -151,6 +175,8 @@ class Step(enum.StrEnum):
     ENTRY = "entry"                 # before the first step begins
     DESCRIPTORS = "descriptors"
     PAGING = "paging"
+    CPU_DISCOVERY = "cpu-discovery"  # the boot CPU: the MADT (or the broadcast) and the timer
+    AP_START = "ap-start"           # the boot CPU: INIT-SIPI-SIPI to the APs
     INJECT = "inject"
     CPU_IDENTITY = "cpu-identity"
     CPUID_VMX = "cpuid-vmx"
@@ -302,56 +328,10 @@ class ControlWordName(enum.StrEnum):
     VM_ENTRY = "vm-entry"
 
 
-class WarningKind(enum.StrEnum):
-    UNKNOWN_OPTION = "unknown-option"
-    INJECT_NOT_APPLICABLE = "inject-not-applicable"
-    SERIAL_ABSENT = "serial-absent"         # no UART answered at the configured port (said first and last)
-    SERIAL_STUCK = "serial-stuck"           # the UART stopped taking bytes during the run (said last)
-    VMCS_MEMORY_TYPE = "vmcs-memory-type"   # IA32_VMX_BASIC asks for a VMCS memory type other than WB
-    VMXE_STUCK = "vmxe-stuck"               # CR4.VMXE could not be cleared
-    UNMAPPED = "unmapped"                   # a range the stub needed could not be mapped (map what= names it)
 
 
-class MapWhat(enum.StrEnum):
-    """What a ``map`` record maps: all the memory the stub touches once paging is on."""
-
-    IMAGE = "image"                         # the stub itself: code, data, stacks, page tables, VMX regions
-    MULTIBOOT = "multiboot"                 # the loader's information: the structure, strings, memory map
-    VGA_TEXT = "vga-text"                   # the VGA text buffer
-    FRAMEBUFFER = "framebuffer"             # the loader's linear framebuffer
-    APIC = "apic"                           # the local APIC's registers (xAPIC mode)
 
 
-class BootProtocol(enum.StrEnum):
-    """How the stub was loaded (``boot protocol=``), told by the magic in EAX."""
-
-    MULTIBOOT1 = "multiboot1"               # Multiboot 0.6.96: QEMU -kernel, GRUB's multiboot (BIOS)
-    MULTIBOOT2 = "multiboot2"               # Multiboot2 1.6: GRUB's multiboot2 (UEFI)
-    UNKNOWN = "unknown"                     # another magic: no loader information is used
-
-
-class CacheType(enum.StrEnum):
-    """The memory type a mapping asks for through the PAT (SDM Vol. 3A, 12.12 "Page Attribute Table")."""
-
-    WB = "wb"                               # write-back: the MTRRs decide (RAM)
-    WC = "wc"                               # write-combining: the framebuffer
-    UC = "uc"                               # uncacheable: device registers, VGA text
-
-
-class PowerOff(enum.StrEnum):
-    """How the stub ended the run (``poweroff method=...``)."""
-
-    QEMU_DEBUG_EXIT = "qemu-debug-exit"
-    BOCHS_SHUTDOWN = "bochs-shutdown"
-    HALT = "halt"                           # real hardware: the verdict stays on screen
-
-
-class Emulator(enum.StrEnum):
-    """The emulator the stub found itself on (``poweroff emulator=...``), by its own signature."""
-
-    QEMU = "qemu"                           # fw_cfg answers "QEMU"
-    BOCHS = "bochs"                         # port 0xE9 reads back 0xE9
-    NONE = "none"                           # neither: real hardware, or another hypervisor
 
 
 class Cause(enum.StrEnum):
@@ -371,5 +351,5 @@ C_PREFIX: dict[type[enum.StrEnum], str] = {
     FeatureControlState: "FC_STATE", CrPhase: "CR_PHASE", MsrPhase: "MSR_PHASE", Insn: "INSN",
     Outcome: "OUTCOME", ControlWordName: "CONTROLS", WarningKind: "WARN", YesNo: "ANSWER",
     PowerOff: "POWEROFF", Emulator: "EMULATOR", Cause: "CAUSE", MapWhat: "MAP", CacheType: "CACHE",
-    BootProtocol: "PROTOCOL", VmCrState: "VM_CR_STATE", Technology: "TECH",
+    BootProtocol: "PROTOCOL", VmCrState: "VM_CR_STATE", Technology: "TECH", **SMP_C_PREFIX,
 }

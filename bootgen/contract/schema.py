@@ -29,6 +29,7 @@ from .records import (
     WarningKind,
     YesNo,
 )
+from .smp import ApicMode, CpuRun, CpusOption, CpuSource, CpuStatus, ProcessorKind, SectionState
 from .verdicts import Verdict
 
 
@@ -73,7 +74,9 @@ SCHEMA: tuple[RecordSpec, ...] = (
         _f(Key.EFI_SYSTAB, H64, "the EFI system table (multiboot2 on UEFI)"))),
     RecordSpec(Rec.CONFIG, "the options in force (embedded command line, then the multiboot one)", (
         _f(Key.SERIAL, H32, "UART port, 0 when off"), _f(Key.SCREEN, NAME, "", Switch),
-        _f(Key.INJECT, NAME, "the fault injected", Inject), _f(Key.MODE, NAME, "", Mode))),
+        _f(Key.INJECT, NAME, "the fault injected", Inject), _f(Key.MODE, NAME, "", Mode),
+        _f(Key.CPUS, NAME, "protocol 2: which CPUs are checked", CpusOption),
+        _f(Key.INJECT_CPU, DEC, "protocol 2: the CPU an injection acts on"))),
     RecordSpec(Rec.WARNING, "something the stub ignored or could not do", (
         _f(Key.WHAT, NAME, "", WarningKind), _f(Key.OPTION, NAME, "the option ignored"),
         _f(Key.NAME, NAME, "`unmapped`: what could not be mapped", MapWhat), _f(Key.PHYS, H64, "`unmapped`: where"),
@@ -154,16 +157,38 @@ SCHEMA: tuple[RecordSpec, ...] = (
         _f(Key.N, DEC), _f(Key.CODE, H32, "EXITCODE (0xffffffff: VMEXIT_INVALID)"), _f(Key.INFO1, H64),
         _f(Key.INFO2, H64), _f(Key.RIP, H32, "the guest's RIP at the #VMEXIT"),
         _f(Key.NEXT_RIP, H32, "nRIP, where the CPU saves it"))),
+    RecordSpec(Rec.CPUS, "protocol 2: the logical CPUs the boot CPU found, and how they run their checks", (
+        _f(Key.SOURCE, NAME, "", CpuSource), _f(Key.COUNT, DEC, "the CPUs that get a section (the boot CPU "
+                                                                 "included)"),
+        _f(Key.LISTED, DEC, "the processors the MADT lists, usable or not"),
+        _f(Key.APIC_MODE, NAME, "", ApicMode), _f(Key.APIC, H32, "the boot CPU's APIC ID"),
+        _f(Key.MADT, H32, "where the MADT is"), _f(Key.ADDRESS, H32, "the APs' start-up page below 1 MiB"),
+        _f(Key.RUN, NAME, "", CpuRun),
+        _f(Key.TSC_KHZ, DEC, "the TSC rate the SIPI delays use, measured against the PIT")),
+        text="why the MADT was not used, when it was not"),
+    RecordSpec(Rec.PROCESSOR, "protocol 2: one processor the MADT names (or that answered the broadcast)", (
+        _f(Key.APIC, H32, "its (x2)APIC ID"), _f(Key.KIND, NAME, "", ProcessorKind),
+        _f(Key.UID, DEC, "its ACPI processor UID"), _f(Key.FLAGS, H32, "the MADT entry's flags: bit 0 enabled, "
+                                                                       "bit 1 online capable"),
+        _f(Key.USABLE, NAME, "", YesNo), _f(Key.INDEX, DEC, "the section it reports in, when usable"))),
+    RecordSpec(Rec.CPU, "protocol 2: a CPU's section begins (`state=begin`) and ends (`state=end`); the records "
+               "between are that CPU's", (
+        _f(Key.INDEX, DEC), _f(Key.STATE, NAME, "", SectionState), _f(Key.APIC, H32, "begin: its APIC ID"),
+        _f(Key.STATUS, NAME, "end: how the CPU's run ended", CpuStatus),
+        _f(Key.JOIN_US, DEC, "end, an AP: microseconds from its first SIPI until it reached the stub's code"),
+        _f(Key.STEP, NAME, "end, timeout: the step the CPU was in", Step))),
     RecordSpec(Rec.POWEROFF, "how the stub ends the run: an emulator's exit port, or halting with the verdict on "
                "screen", (_f(Key.METHOD, NAME, "", PowerOff), _f(Key.EMULATOR, NAME, "", Emulator))),
-    RecordSpec(Rec.VERDICT, "the stub's verdict, exactly one, with the failure's detail", (
+    RecordSpec(Rec.VERDICT, "the stub's verdict, exactly one per CPU, with the failure's detail", (
         _f(Key.NAME, NAME, "", Verdict), _f(Key.VECTOR, DEC), _f(Key.EIP, H32), _f(Key.MSR, H32),
         _f(Key.INSN, NAME, "", Insn), _f(Key.ATTEMPT, DEC, "2: a second VMXON"), _f(Key.OUTCOME, NAME, "", Outcome),
         _f(Key.CF, DEC), _f(Key.ZF, DEC), _f(Key.INSN_ERROR, DEC), _f(Key.REGION_SIZE, DEC), _f(Key.CR0, H32),
         _f(Key.REVISION, H32), _f(Key.MODE, NAME, "", Mode), _f(Key.ENTRY_FAILURE_REASON, DEC),
         _f(Key.QUALIFICATION, H32),
         _f(Key.EXITS, DEC), _f(Key.FIELD, H32), _f(Key.CAUSE, NAME, "", Cause),
-        _f(Key.CODE, H32, "vmrun-failed: the #VMEXIT code")), text="why, for people"),
+        _f(Key.CODE, H32, "vmrun-failed: the #VMEXIT code"),
+        _f(Key.STATUS, NAME, "unresponsive: how the CPU's section ended", CpuStatus)),
+        text="why, for people"),
 )
 
 BY_TYPE: dict[Rec, RecordSpec] = {spec.type: spec for spec in SCHEMA}

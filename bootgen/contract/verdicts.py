@@ -18,6 +18,7 @@ class Verdict(enum.StrEnum):
     SVM_DISABLED_BY_FIRMWARE = "svm-disabled-by-firmware"
     SVM_IN_USE = "svm-in-use"
     VMRUN_FAILED = "vmrun-failed"
+    UNRESPONSIVE = "unresponsive"
     FAULT = "fault"
     NO_VERDICT = "no-verdict"
 
@@ -91,6 +92,11 @@ SPECS: dict[Verdict, VerdictSpec] = {
         "VMRUN raised an exception (`vector`: 6 EFER.SVME clear, 13 an unaligned or out-of-range VMCB), the VMCB "
         "failed VMRUN's consistency checks (`code=0xffffffff`, VMEXIT_INVALID), or the exit trace was not the "
         "expected one (`code` of the unexpected #VMEXIT)"),
+    Verdict.UNRESPONSIVE: VerdictSpec(
+        "a CPU did not answer: it never joined after INIT-SIPI-SIPI, or stopped before its verdict",
+        "an application processor the MADT lists never reached the stub's code after INIT-SIPI-SIPI "
+        "(`status=unresponsive`), or joined and did not finish its checks in time (`status=timeout`, `step`: "
+        "where it was)"),
     Verdict.FAULT: VerdictSpec(
         "the stub hit an unexpected exception",
         "an unexpected exception in the stub (`vector`, `eip`), or an MSR the checks need raised one (`msr`)"),
@@ -99,6 +105,15 @@ SPECS: dict[Verdict, VerdictSpec] = {
         "host side: hang (timeout), triple fault, emulator crash, truncated, corrupt or self-contradicting report",
         from_stub=False),
 }
+
+#: The overall verdict of several CPUs is the first of these that any CPU has (ready only when every CPU is):
+#: what stops a report being believed, then what broke, then what the firmware or other software did, then
+#: what the CPU lacks.
+SEVERITY: tuple[Verdict, ...] = (
+    Verdict.NO_VERDICT, Verdict.FAULT, Verdict.UNRESPONSIVE, Verdict.VMXON_FAILED, Verdict.VMENTRY_FAILED,
+    Verdict.VMRUN_FAILED, Verdict.VMX_DISABLED_BY_FIRMWARE, Verdict.SVM_DISABLED_BY_FIRMWARE, Verdict.VMX_IN_USE,
+    Verdict.SVM_IN_USE, Verdict.NO_VMX, Verdict.NO_SVM, Verdict.VMX_READY, Verdict.SVM_READY,
+)
 
 #: Stub verdict names, i.e. everything except the host-only no-verdict.
 STUB_VERDICTS = frozenset(v.value for v in Verdict if v.from_stub)

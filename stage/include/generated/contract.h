@@ -7,7 +7,7 @@
 
 /* Versions and framing (bootgen/contract/project.py). */
 #define STUB_VERSION "0.1.0"
-#define REPORT_PROTOCOL_VERSION 1
+#define REPORT_PROTOCOL_VERSION 2
 #define REPORT_BEGIN_MARK "#BOOTGEN begin"
 #define REPORT_END_MARK "#BOOTGEN end"
 #define REPORT_TEXT_SEPARATOR " -- "
@@ -25,6 +25,14 @@
 #define QEMU_DEBUG_EXIT_VALUE 0x1 /* QEMU exits with status 3 */
 #define BOCHS_SHUTDOWN_PORT 0x8900
 #define BOCHS_SHUTDOWN_STRING "Shutdown"
+
+/* Every logical CPU (bootgen/contract/smp.py). */
+#define CPU_MAX 256
+#define AP_JOIN_DEADLINE_MS 500
+#define AP_FINISH_DEADLINE_MS 10000
+#define AP_REPORT_BUFFER 12288
+#define INIT_DELAY_US 10000
+#define SIPI_DELAY_US 200
 
 /* The test guest's ABI (bootgen/contract/guest.py). */
 #define GUEST_TEST_PORT 0x80
@@ -69,6 +77,9 @@
 #define REC_SVM "svm"
 #define REC_VMCB "vmcb"
 #define REC_SVM_EXIT "svm-exit"
+#define REC_CPUS "cpus"
+#define REC_PROCESSOR "processor"
+#define REC_CPU "cpu"
 #define KEY_ADDR32 "addr32"
 #define KEY_ADDRESS "address"
 #define KEY_AFTER "after"
@@ -165,9 +176,27 @@
 #define KEY_NRIP_SAVE "nrip_save"
 #define KEY_TECHNOLOGY "technology"
 #define KEY_INTERCEPTS "intercepts"
+#define KEY_APIC "apic"
+#define KEY_APIC_MODE "apic_mode"
+#define KEY_COUNT "count"
+#define KEY_CPUS "cpus"
+#define KEY_FLAGS "flags"
+#define KEY_INJECT_CPU "inject_cpu"
+#define KEY_JOIN_US "join_us"
+#define KEY_KIND "kind"
+#define KEY_LISTED "listed"
+#define KEY_MADT "madt"
+#define KEY_RUN "run"
+#define KEY_SOURCE "source"
+#define KEY_STATUS "status"
+#define KEY_TSC_KHZ "tsc_khz"
+#define KEY_UID "uid"
+#define KEY_USABLE "usable"
 #define STEP_ENTRY "entry"
 #define STEP_DESCRIPTORS "descriptors"
 #define STEP_PAGING "paging"
+#define STEP_CPU_DISCOVERY "cpu-discovery"
+#define STEP_AP_START "ap-start"
 #define STEP_INJECT "inject"
 #define STEP_CPU_IDENTITY "cpu-identity"
 #define STEP_CPUID_VMX "cpuid-vmx"
@@ -247,6 +276,8 @@
 #define WARN_VMCS_MEMORY_TYPE "vmcs-memory-type"
 #define WARN_VMXE_STUCK "vmxe-stuck"
 #define WARN_UNMAPPED "unmapped"
+#define WARN_CPU_LIMIT "cpu-limit"
+#define WARN_NO_TIMER "no-timer"
 #define ANSWER_YES "yes"
 #define ANSWER_NO "no"
 #define POWEROFF_QEMU_DEBUG_EXIT "qemu-debug-exit"
@@ -261,6 +292,7 @@
 #define MAP_VGA_TEXT "vga-text"
 #define MAP_FRAMEBUFFER "framebuffer"
 #define MAP_APIC "apic"
+#define MAP_CPUS "cpus"
 #define CACHE_WB "wb"
 #define CACHE_WC "wc"
 #define CACHE_UC "uc"
@@ -274,6 +306,26 @@
 #define VM_CR_STATE_ABSENT "absent"
 #define TECH_VMX "vmx"
 #define TECH_SVM "svm"
+#define CPU_SOURCE_MADT "madt"
+#define CPU_SOURCE_BROADCAST "broadcast"
+#define CPU_SOURCE_BOOT_ONLY "boot-only"
+#define APIC_MODE_XAPIC "xapic"
+#define APIC_MODE_X2APIC "x2apic"
+#define APIC_MODE_NONE "none"
+#define CPU_RUN_CONCURRENT "concurrent"
+#define CPU_RUN_BOOT_ONLY "boot-only"
+#define PROCESSOR_LAPIC "lapic"
+#define PROCESSOR_X2APIC "x2apic"
+#define PROCESSOR_ANSWERED "answered"
+#define CPU_STATUS_FINISHED "finished"
+#define CPU_STATUS_UNRESPONSIVE "unresponsive"
+#define CPU_STATUS_TIMEOUT "timeout"
+#define CPU_STATUS_TRUNCATED "truncated"
+#define CPU_STATUS_NOT_STARTED "not-started"
+#define SECTION_BEGIN "begin"
+#define SECTION_END "end"
+#define CPUS_ALL "all"
+#define CPUS_BSP "bsp"
 
 /* Verdicts (bootgen/contract/verdicts.py). */
 #define VERDICT_VMX_READY "vmx-ready"
@@ -287,6 +339,7 @@
 #define VERDICT_SVM_DISABLED_BY_FIRMWARE "svm-disabled-by-firmware"
 #define VERDICT_SVM_IN_USE "svm-in-use"
 #define VERDICT_VMRUN_FAILED "vmrun-failed"
+#define VERDICT_UNRESPONSIVE "unresponsive"
 #define VERDICT_FAULT "fault"
 
 /* The stub's command line (bootgen/contract/options.py). */
@@ -294,6 +347,8 @@
 #define OPT_SCREEN "screen"
 #define OPT_MODE "mode"
 #define OPT_INJECT "inject"
+#define OPT_CPUS "cpus"
+#define OPT_INJECT_CPU "inject_cpu"
 #define SWITCH_ON "on"
 #define SWITCH_OFF "off"
 #define MODE_FULL "full"
@@ -313,6 +368,7 @@ enum inject {
 	INJECT_VMXE_CLEAR,
 	INJECT_CR0_NE_CLEAR,
 	INJECT_LOCK_DISABLED,
+	INJECT_FEATURE_CONTROL_DISABLED,
 	INJECT_VMXE_PRESET,
 	INJECT_DOUBLE_VMXON,
 	INJECT_DOUBLE_VMXON_VMCS,
@@ -332,10 +388,12 @@ enum inject {
 	INJECT_SVMDIS_LOCKED,
 	INJECT_SVME_PRESET,
 	INJECT_UNEXPECTED_VMEXIT,
+	INJECT_AP_NO_SIPI,
+	INJECT_X2APIC,
 	INJECT_COUNT
 };
-#define INJECT_NAMES { "none", "ud2", "page-fault", "hang", "triple-fault", "bad-revision", "revision-bit31", "unaligned-vmxon", "vmxon-beyond-maxphyaddr", "vmxe-clear", "cr0-ne-clear", "lock-disabled", "vmxe-preset", "double-vmxon", "double-vmxon-vmcs", "bad-control", "bad-host-state", "bad-guest-state", "host-nmi", "guest-nmi", "nmi-wait", "null-read", "high-framebuffer", "svme-clear", "asid-zero", "vmrun-intercept-clear", "guest-svme-clear", "unaligned-vmcb", "svmdis-locked", "svme-preset", "unexpected-vmexit" }
-#define INJECT_TECHNOLOGIES { "any", "any", "any", "any", "any", "vmx", "vmx", "vmx", "vmx", "vmx", "vmx", "vmx", "vmx", "vmx", "vmx", "vmx", "vmx", "vmx", "any", "vmx", "any", "any", "any", "svm", "svm", "svm", "svm", "svm", "svm", "svm", "svm" } /* the path each acts on: vmx, svm or any */
+#define INJECT_NAMES { "none", "ud2", "page-fault", "hang", "triple-fault", "bad-revision", "revision-bit31", "unaligned-vmxon", "vmxon-beyond-maxphyaddr", "vmxe-clear", "cr0-ne-clear", "lock-disabled", "feature-control-disabled", "vmxe-preset", "double-vmxon", "double-vmxon-vmcs", "bad-control", "bad-host-state", "bad-guest-state", "host-nmi", "guest-nmi", "nmi-wait", "null-read", "high-framebuffer", "svme-clear", "asid-zero", "vmrun-intercept-clear", "guest-svme-clear", "unaligned-vmcb", "svmdis-locked", "svme-preset", "unexpected-vmexit", "ap-no-sipi", "x2apic" }
+#define INJECT_TECHNOLOGIES { "any", "any", "any", "any", "any", "vmx", "vmx", "vmx", "vmx", "vmx", "vmx", "vmx", "vmx", "vmx", "vmx", "vmx", "vmx", "vmx", "vmx", "any", "vmx", "any", "any", "any", "svm", "svm", "svm", "svm", "svm", "svm", "svm", "svm", "any", "any" } /* the path each acts on: vmx, svm or any */
 #endif
 
 #endif

@@ -57,7 +57,9 @@
 /* CPUID (SDM Vol. 2A, CPUID). */
 #define CPUID1_ECX_VMX BIT(5) /* Virtual Machine Extensions */
 #define CPUID1_ECX_SMX BIT(6) /* Safer Mode Extensions */
+#define CPUID1_ECX_X2APIC BIT(21) /* x2APIC */
 #define CPUID1_ECX_HYPERVISOR BIT(31) /* Running under a hypervisor (reserved for hypervisors) */
+#define CPUID1_EDX_TSC BIT(4) /* Time Stamp Counter */
 #define CPUID1_EDX_PAE BIT(6) /* Physical Address Extension */
 #define CPUID1_EDX_MCE BIT(7) /* Machine Check Exception */
 #define CPUID1_EDX_APIC BIT(9) /* On-chip APIC */
