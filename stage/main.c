@@ -4,6 +4,7 @@
  * end the report, power off.
  */
 #include "boot/apic.h"
+#include "boot/cpu_setup.h"
 #include "boot/descriptors.h"
 #include "boot/fault.h"
 #include "boot/multiboot.h"
@@ -21,12 +22,14 @@
 #include "probe/inject.h"
 #include "probe/probe.h"
 #include "probe/verdict.h"
+#include "smp/smp.h"
 #include "lib/string.h"
 #include "stub.h"
 #include "x86.h"
 
 #define VGA_TEXT_BUFFER 0xb8000u
 #define VGA_TEXT_SIZE 0x8000u /* 0xB8000-0xBFFFF: colour text memory */
+#define MBI_FLAG_MEMORY BIT(0)
 #define MBI_FLAG_MMAP BIT(6)
 
 /* The framebuffer the high-framebuffer injection pretends the loader handed over: RAM above 4 GiB (-m 4608). */
@@ -36,7 +39,7 @@
 
 extern char __image_start[], __image_end[];
 
-struct cpu cpus[CPU_MAX] __attribute__((section(".bss.cpus")));
+struct cpu boot_cpu __attribute__((section(".bss.cpus")));
 
 /* A multiboot2 loader's information, read into the v1 structure, and what only multiboot2 carries. */
 static struct multiboot_info mb2_info;
@@ -91,52 +94,6 @@ static void rec_boot(u32 loader_magic, u32 magic, const struct multiboot_info *m
 	rec_finish();
 }
 
-static void rec_registers(const char *phase, u32 cr0, u32 cr3, u32 cr4)
-{
-	rec_start(REC_CR);
-	rec_str(KEY_PHASE, phase);
-	rec_hex32(KEY_CR0, cr0);
-	rec_hex32(KEY_CR3, cr3);
-	rec_hex32(KEY_CR4, cr4);
-	u64 efer;
-	if (rdmsr_safe(IA32_EFER, &efer) < 0)
-		rec_hex64(KEY_EFER, efer);
-	rec_finish();
-}
-
-/*
- * What the stub needs, not what the loader left: CR4 holds PAE (set with paging)
- * and MCE (so that a machine check is reported, not a shutdown; SDM Vol. 3B,
- * 15.10.1), and no inherited bits such as PGE, OSXSAVE, SMEP, SMAP, PKE or CET.
- * VMXE and SMXE stay as found: another VMM's VMX operation, or SMX, forbids
- * clearing them (SDM Vol. 3C, 24.8), and the checks report them. EFER.LME is
- * cleared before CR0.PG is set: with it, setting PG would enter IA-32e mode,
- * and a 32-bit host with LME fails VM entry's host address-space checks (SDM
- * Vol. 3C, 27.2.4).
- */
-static void normalize_registers(u32 loader_cr4)
-{
-	u32 cr4 = loader_cr4 & (CR4_VMXE | CR4_SMXE);
-	if (cpuid(CPUID_LEAF_FEATURES, 0).edx & CPUID1_EDX_MCE)
-		cr4 |= CR4_MCE;
-	if (write_cr4_safe(cr4) >= 0)
-		write_cr4_safe(loader_cr4 & (CR4_VMXE | CR4_SMXE));
-	u64 efer;
-	if (rdmsr_safe(IA32_EFER, &efer) < 0 && (efer & EFER_LME))
-		wrmsr_safe(IA32_EFER, efer & ~EFER_LME);
-	rec_registers(CR_PHASE_NORMALIZED, read_cr0(), read_cr3(), read_cr4());
-}
-
-static void rec_nmis(const struct cpu *cpu)
-{
-	if (!cpu->host_nmis && !cpu->guest_nmis)
-		return;
-	rec_start(REC_NMI);
-	rec_dec(KEY_HOST, cpu->host_nmis);
-	rec_dec(KEY_GUEST, cpu->guest_nmis);
-	rec_finish();
-}
-
 static const char *const cache_names[] = { [MEMTYPE_WB] = CACHE_WB, [MEMTYPE_WC] = CACHE_WC, [MEMTYPE_UC] = CACHE_UC };
 
 /* Map one range and say where it is; 0 when it could not be mapped (a warning says so). */
@@ -164,9 +121,24 @@ static u32 map(const char *what, u64 phys, u32 size, enum memtype type, int larg
 	return m.linear;
 }
 
-static void map_string(u32 address)
+#define LOADER_RANGES 5
+
+/* Where the loader's information lies (the multiboot2 block holds every tag, strings included); how many. */
+static u32 loader_ranges(u32 magic, const struct multiboot_info *mbi, struct range out[LOADER_RANGES])
 {
-	map(MAP_MULTIBOOT, address, strlen((const char *)address) + 1, MEMTYPE_WB, 0);
+	u32 n = 0;
+	if (boot_extra.info) {
+		out[n++] = (struct range){ boot_extra.info, boot_extra.info_size };
+	} else if (magic == MULTIBOOT_BOOTLOADER_MAGIC) {
+		out[n++] = (struct range){ (u32)mbi, sizeof(*mbi) };
+		if (mbi->flags & MBI_FLAG_CMDLINE)
+			out[n++] = (struct range){ mbi->cmdline, strlen((const char *)mbi->cmdline) + 1 };
+		if (mbi->flags & MBI_FLAG_LOADER_NAME)
+			out[n++] = (struct range){ mbi->boot_loader_name, strlen((const char *)mbi->boot_loader_name) + 1 };
+		if ((mbi->flags & MBI_FLAG_MMAP) && mbi->mmap_length)
+			out[n++] = (struct range){ mbi->mmap_addr, mbi->mmap_length };
+	}
+	return n;
 }
 
 /*
@@ -179,19 +151,14 @@ static int map_memory(u32 magic, const struct multiboot_info *mbi, u32 text, u32
 	*fb = 0;
 	if (!map(MAP_IMAGE, (u32)__image_start, (u32)(__image_end - __image_start), MEMTYPE_WB, 0))
 		return -1;
-	if (boot_extra.info) {
-		map(MAP_MULTIBOOT, boot_extra.info, boot_extra.info_size, MEMTYPE_WB, 0); /* every tag, strings included */
-	} else if (magic == MULTIBOOT_BOOTLOADER_MAGIC) {
-		map(MAP_MULTIBOOT, (u32)mbi, sizeof(*mbi), MEMTYPE_WB, 0);
-		if (mbi->flags & MBI_FLAG_CMDLINE)
-			map_string(mbi->cmdline);
-		if (mbi->flags & MBI_FLAG_LOADER_NAME)
-			map_string(mbi->boot_loader_name);
-		if ((mbi->flags & MBI_FLAG_MMAP) && mbi->mmap_length)
-			map(MAP_MULTIBOOT, mbi->mmap_addr, mbi->mmap_length, MEMTYPE_WB, 0);
-	}
+	struct range loader[LOADER_RANGES];
+	for (u32 i = 0, n = loader_ranges(magic, mbi, loader); i < n; i++)
+		map(MAP_MULTIBOOT, loader[i].start, loader[i].size, MEMTYPE_WB, 0);
 	if (text && !map(MAP_VGA_TEXT, text, VGA_TEXT_SIZE, MEMTYPE_UC, 0))
 		screen_init(0);
+	u32 cpus_at, cpus_size;
+	if (smp_ap_area(&cpus_at, &cpus_size) && !map(MAP_CPUS, cpus_at, cpus_size, MEMTYPE_WB, 0))
+		smp_ap_area_unreachable();
 	u32 apic;
 	if (apic_xapic_registers(&apic) == 0 && !map(MAP_APIC, apic, 4096, MEMTYPE_UC, 0))
 		apic_xapic_unreachable();
@@ -203,36 +170,17 @@ static int map_memory(u32 magic, const struct multiboot_info *mbi, u32 text, u32
 	return 0;
 }
 
-static void rec_pat(void)
-{
-	int fault = paging_pat_fault();
-	if (fault != -2)
-		rec_msr_write(IA32_PAT, PAGING_PAT_VALUE, fault);
-}
-
 /* Map what the stub uses, turn paging on, and draw a framebuffer that only paging can reach. */
 static void enable_paging(u32 magic, const struct multiboot_info *mbi, u32 text)
 {
 	step_begin(STEP_PAGING);
 	u32 fb;
 	int fault = map_memory(magic, mbi, text, &fb) < 0 ? PAGING_IMAGE_UNMAPPED : paging_enable();
-	if (fault >= 0) {
-		rec_start(REC_CHECK);
-		rec_str(KEY_NAME, CHECK_PAGING);
-		rec_str(KEY_RESULT, RESULT_FAIL);
-		if (fault == PAGING_NO_PAE) {
-			rec_text("the CPU has no PAE; continuing without paging");
-		} else if (fault == PAGING_IMAGE_UNMAPPED) {
-			rec_text("the stub's own image could not be mapped; continuing without paging");
-		} else {
-			rec_dec(KEY_VECTOR, (u32)fault);
-			rec_text("enabling paging raised an exception; continuing without it");
-		}
-		rec_finish();
-	}
+	if (fault >= 0)
+		rec_paging_failed(fault);
 	if (fault < 0 && fb && fb != framebuffer_phys())
 		framebuffer_attach(fb); /* above 4 GiB: drawn from here on, the report so far included */
-	rec_pat();
+	rec_pat_write(paging_pat_fault());
 	rec_cr(CR_PHASE_PAGING);
 	if (fault >= 0)
 		step_fail();
@@ -269,6 +217,27 @@ static void warn_serial_lost(void)
 		rec_warning(WARN_SERIAL_STUCK, "the UART stopped taking bytes: the rest of the report is on this screen only");
 }
 
+/* With paging off: the CPUs from the MADT, and the APs' start-up page clear of the loader's information. */
+static void discover_cpus(const struct stub_config *cfg, u32 magic, const struct multiboot_info *mbi)
+{
+	struct range loader[LOADER_RANGES];
+	struct smp_setup setup = {
+		.boot_cpu_only = cfg->boot_cpu_only, .vmxon_only = cfg->vmxon_only, .rsdp = boot_extra.rsdp,
+		.avoid = loader, .avoid_count = loader_ranges(magic, mbi, loader),
+	};
+	if (boot_extra.mmap) {
+		setup.mmap = boot_extra.mmap;
+		setup.mmap_size = boot_extra.mmap_size;
+	} else if (magic == MULTIBOOT_BOOTLOADER_MAGIC && (mbi->flags & MBI_FLAG_MMAP)) {
+		setup.mmap = mbi->mmap_addr;
+		setup.mmap_size = mbi->mmap_length;
+		setup.mmap_v1 = 1;
+	}
+	if (magic == MULTIBOOT_BOOTLOADER_MAGIC && (mbi->flags & MBI_FLAG_MEMORY))
+		setup.mem_lower_kib = mbi->mem_lower, setup.mem_upper_kib = mbi->mem_upper;
+	smp_discover(&setup);
+}
+
 void stub_main(u32 loader_magic, const struct multiboot_info *mbi)
 {
 	u32 magic = loader_magic;
@@ -278,10 +247,10 @@ void stub_main(u32 loader_magic, const struct multiboot_info *mbi)
 		magic = MULTIBOOT_BOOTLOADER_MAGIC; /* from here on the v1 structure holds what the stub reads */
 	}
 	u32 loader_cr0 = read_cr0(), loader_cr3 = read_cr3(), loader_cr4 = read_cr4();
-	struct cpu *boot_cpu = &cpus[0];
+	struct cpu *cpu = &boot_cpu;
 	struct stub_config cfg;
 
-	descriptors_init(boot_cpu);
+	descriptors_init(cpu);
 	config_defaults(&cfg);
 	config_parse(&cfg, embedded_cmdline);
 	if (magic == MULTIBOOT_BOOTLOADER_MAGIC && (mbi->flags & MBI_FLAG_CMDLINE))
@@ -308,26 +277,33 @@ void stub_main(u32 loader_magic, const struct multiboot_info *mbi)
 	step_ok();
 	normalize_registers(loader_cr4);
 
+	inject_select(cfg.inject, cfg.inject_cpu);
+	discover_cpus(&cfg, magic, mbi);
 	enable_paging(magic, mbi, text);
 
-	inject_select(cfg.inject);
 	if (injecting_early()) {
 		step_begin(STEP_INJECT);
 		inject_early_fault();
 		step_ok();
 	}
 
+	smp_start();
 	struct probe_input in = { .loader_cr4 = loader_cr4, .vmxon_only = cfg.vmxon_only };
-	probe_run(boot_cpu, &in);
+	probe_run(cpu, &in);
 	stub_finish();
 }
 
 NORETURN void stub_finish(void)
 {
-	rec_nmis(this_cpu());
+	struct cpu *cpu = this_cpu();
+	if (cpu->index != 0)
+		ap_finish();
+	rec_nmis(cpu->host_nmis, cpu->guest_nmis);
+	verdict_write();
+	smp_end();
 	warn_serial_lost();
 	poweroff_report();
-	verdict_write();
+	smp_screen_summary();
 	report_end();
 	power_off();
 }

@@ -16,7 +16,12 @@
 #define XAPIC_ICR_HIGH 0x310u
 #define XAPIC_ICR_BUSY BIT(12)
 #define ICR_DELIVERY_NMI (4u << 8)
+#define ICR_DELIVERY_INIT (5u << 8)
+#define ICR_DELIVERY_STARTUP (6u << 8)
 #define ICR_LEVEL_ASSERT BIT(14)
+#define ICR_TRIGGER_LEVEL BIT(15)
+#define ICR_ALL_EXCLUDING_SELF (3u << 18)
+#define ICR_BUSY_SPINS 1000000u
 
 static int xapic_unreachable; /* its register page could not be mapped */
 
@@ -79,4 +84,68 @@ int apic_nmi_self(void)
 	for (u32 spins = 0; spins < 100000 && (apic[XAPIC_ICR_LOW / 4] & XAPIC_ICR_BUSY); spins++)
 		__asm__ volatile("pause");
 	return 0;
+}
+
+int apic_mode(void)
+{
+	u64 base;
+	if (apic_base(&base) < 0)
+		return APIC_NONE;
+	return (base & APIC_BASE_X2APIC) ? APIC_X2 : APIC_X;
+}
+
+u32 apic_id(void)
+{
+	u64 id;
+	u32 regs;
+	if (apic_mode() == APIC_X2)
+		return rdmsr_safe(IA32_X2APIC_APICID, &id) < 0 ? (u32)id : 0;
+	if (apic_xapic_registers(&regs) < 0)
+		return cpuid(CPUID_LEAF_FEATURES, 0).ebx >> 24; /* the initial APIC ID */
+	return ((volatile u32 *)regs)[XAPIC_ID / 4] >> 24;
+}
+
+/* One ICR write: physical destination `dest`, or every CPU but this one. 0, or -1 (no APIC, or still busy). */
+static int icr_send(u32 dest, int all_but_self, u32 low)
+{
+	if (all_but_self)
+		low |= ICR_ALL_EXCLUDING_SELF;
+	int mode = apic_mode();
+	if (mode == APIC_X2) /* one 64-bit write, destination in bits 63:32 (SDM Vol. 3A, 11.12.9) */
+		return wrmsr_safe(IA32_X2APIC_ICR, ((u64)dest << 32) | low) >= 0 ? -1 : 0;
+	u32 regs;
+	if (mode != APIC_X || apic_xapic_registers(&regs) < 0)
+		return -1;
+	volatile u32 *apic = (volatile u32 *)regs;
+	apic[XAPIC_ICR_HIGH / 4] = dest << 24;
+	apic[XAPIC_ICR_LOW / 4] = low; /* the write to the low dword sends it */
+	for (u32 spins = 0; apic[XAPIC_ICR_LOW / 4] & XAPIC_ICR_BUSY; spins++)
+		if (spins >= ICR_BUSY_SPINS)
+			return -1;
+	return 0;
+}
+
+int apic_send_init(u32 dest, int all_but_self)
+{
+	if (icr_send(dest, all_but_self, ICR_DELIVERY_INIT | ICR_LEVEL_ASSERT | ICR_TRIGGER_LEVEL) < 0)
+		return -1;
+	/* The de-assert that P6-family and Pentium processors need (SDM Vol. 3A, 11.6.1); x2APIC mode has none. */
+	if (apic_mode() == APIC_X)
+		icr_send(dest, all_but_self, ICR_DELIVERY_INIT | ICR_TRIGGER_LEVEL);
+	return 0;
+}
+
+int apic_send_sipi(u32 dest, int all_but_self, u32 page)
+{
+	return icr_send(dest, all_but_self, ICR_DELIVERY_STARTUP | ((page >> 12) & 0xffu));
+}
+
+int apic_enable_x2apic(void)
+{
+	u64 base;
+	if (apic_base(&base) < 0 || !(cpuid(CPUID_LEAF_FEATURES, 0).ecx & CPUID1_ECX_X2APIC))
+		return -1;
+	if (base & APIC_BASE_X2APIC)
+		return 0;
+	return wrmsr_safe(IA32_APIC_BASE, base | APIC_BASE_X2APIC) >= 0 ? -1 : 0;
 }

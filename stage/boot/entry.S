@@ -82,7 +82,7 @@ multiboot2_header_end:
 _start:
 	cli
 	cld
-	movl $(cpus + CPU_OFFSET_STACK_TOP), %esp /* the boot CPU's stack: cpus[0] */
+	movl $(boot_cpu + CPU_OFFSET_STACK_TOP), %esp /* the boot CPU's stack */
 	xorl %ebp, %ebp
 	pushl $0        /* keep EFLAGS clean: no AC, no IF */
 	popfl

@@ -34,7 +34,7 @@
 #define PAGE_2M (1u << PAGE_2M_SHIFT)
 #define PDES 2048u             /* 4 directories of 512: 4 GiB of linear addresses */
 #define LAST_PDE (PDES - 1)    /* the top 2 MiB: never mapped */
-#define POOL_TABLES 8          /* page tables for 4 KiB pages: 16 MiB of scattered ranges */
+#define POOL_TABLES 16         /* page tables for 4 KiB pages: 32 MiB of scattered ranges */
 
 /*
  * IA32_PAT (SDM Vol. 3A, 12.12.2): PA0 WB, PA1 WC, PA2 UC-, PA3 UC, PA4-7 as
@@ -50,6 +50,7 @@ static u64 pdpt[4] __attribute__((aligned(32))); /* CR3 bits 31:5 (SDM Vol. 3A, 
 static u32 tables_used;
 static int pat_fault = -2; /* -2: not written yet (or no PAT) */
 static int pat_programmed;
+static int paging_on; /* the boot CPU turned paging on: the APs use its tables */
 
 /*
  * Program IA32_PAT once, before the first entry is built (paging_map calls it
@@ -209,12 +210,9 @@ int paging_pat_fault(void)
 	return pat_fault;
 }
 
-int paging_enable(void)
+/* PAE, CR3, then CR0.PG; the vector a refused write raised, or -1. */
+static int turn_on(void)
 {
-	if (!(cpuid(CPUID_LEAF_FEATURES, 0).edx & CPUID1_EDX_PAE))
-		return PAGING_NO_PAE; /* CPUID.1:EDX.PAE: pre-P6 CPUs (none of which has VMX) */
-	for (u32 dir = 0; dir < 4; dir++)
-		pdpt[dir] = (u32)&page_directory[dir * 512] | PTE_PRESENT; /* PDPTEs have no R/W bit */
 	write_cr4(read_cr4() | CR4_PAE);
 	write_cr3((u32)pdpt);
 	/* Some hypervisors refuse 32-bit paging modes (#GP): report it, do not die. */
@@ -225,4 +223,29 @@ int paging_enable(void)
 	if (vector >= 0)
 		write_cr4(read_cr4() & ~CR4_PAE);
 	return vector;
+}
+
+int paging_enable(void)
+{
+	if (!(cpuid(CPUID_LEAF_FEATURES, 0).edx & CPUID1_EDX_PAE))
+		return PAGING_NO_PAE; /* CPUID.1:EDX.PAE: pre-P6 CPUs (none of which has VMX) */
+	for (u32 dir = 0; dir < 4; dir++)
+		pdpt[dir] = (u32)&page_directory[dir * 512] | PTE_PRESENT; /* PDPTEs have no R/W bit */
+	int vector = turn_on();
+	paging_on = vector < 0;
+	return vector;
+}
+
+/*
+ * An AP: the boot CPU's tables, and its PAT, which every processor must share
+ * (SDM Vol. 3A, 12.12.4 "Programming the PAT"; IA32_PAT is per processor).
+ */
+int paging_enable_ap(int *pat_vector)
+{
+	*pat_vector = -2;
+	if (!paging_on)
+		return PAGING_OFF_ON_BOOT_CPU;
+	if (pat_fault == -1)
+		*pat_vector = wrmsr_safe(IA32_PAT, PAGING_PAT_VALUE);
+	return turn_on();
 }

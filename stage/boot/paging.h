@@ -6,6 +6,7 @@
 
 #define PAGING_NO_PAE 256
 #define PAGING_IMAGE_UNMAPPED 257 /* not from paging_enable: the caller's reason not to call it */
+#define PAGING_OFF_ON_BOOT_CPU 258 /* paging_enable_ap: the boot CPU runs without paging */
 #define UNMAPPED_PROBE_ADDRESS 0xfffff000u /* inside the top 2 MiB, which nothing is ever mapped into */
 #define UNMAPPED_REGION_START 0xffe00000ull
 
@@ -26,6 +27,7 @@ struct mapping {
 
 int paging_map(struct mapping *m); /* before paging_enable: 0, or -1 when it cannot be mapped */
 int paging_enable(void);           /* the exception vector, PAGING_NO_PAE, or -1 when paging is on */
+int paging_enable_ap(int *pat_vector); /* an AP, after the boot CPU: as paging_enable; pat_vector as below */
 int paging_pat_fault(void);        /* the vector IA32_PAT's write raised, -1 if none, -2 when not written */
 int paging_address_bits(void);     /* MAXPHYADDR as the stub uses it (CPUID.80000008H, within 32..52) */
 

@@ -18,6 +18,15 @@ void *memcpy(void *dst, const void *src, size_t n)
 	return dst;
 }
 
+int memcmp(const void *a, const void *b, size_t n)
+{
+	const u8 *x = a, *y = b;
+	for (; n; n--, x++, y++)
+		if (*x != *y)
+			return *x < *y ? -1 : 1;
+	return 0;
+}
+
 size_t strlen(const char *s)
 {
 	size_t n = 0;

@@ -71,3 +71,13 @@ void rec_warning(const char *what, const char *text)
 		rec_text(text);
 	rec_finish();
 }
+
+void rec_nmis(u32 host, u32 guest)
+{
+	if (!host && !guest)
+		return;
+	rec_start(REC_NMI);
+	rec_dec(KEY_HOST, host);
+	rec_dec(KEY_GUEST, guest);
+	rec_finish();
+}

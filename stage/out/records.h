@@ -12,5 +12,6 @@ void rec_msr_write(u32 index, u64 value, int vector); /* vector < 0: the WRMSR d
 void rec_cr(const char *phase);  /* CR0, CR3, CR4 as they are now */
 void rec_check(const char *name, const char *result, const char *text); /* text may be NULL */
 void rec_warning(const char *what, const char *text);
+void rec_nmis(u32 host, u32 guest); /* the nmi record, when there were any */
 
 #endif

@@ -12,6 +12,7 @@
 static int open_;
 static u32 records;
 static u32 crc;
+static int serial_only; /* the APs' sections: the screen shows one line per CPU instead (smp/collect.c) */
 
 static void crc_byte(u8 b)
 {
@@ -22,9 +23,25 @@ static void crc_byte(u8 b)
 
 static void emit(char c)
 {
+	struct report_cursor *cursor = &this_cpu()->report;
+	if (cursor->buffer) {
+		if (cursor->length < cursor->size)
+			cursor->buffer[cursor->length++] = c;
+		else
+			cursor->overflow = 1;
+		return;
+	}
 	crc_byte((u8)c);
-	console_putc(c);
+	if (!serial_only) {
+		console_putc(c);
+		return;
+	}
+	if (c == '\n')
+		serial_putc('\r');
+	serial_putc(c);
 }
+
+void report_on_screen(int on) { serial_only = !on; }
 
 static void emit_str(const char *s)
 {
@@ -89,6 +106,26 @@ void report_end(void)
 
 int report_is_open(void) { return open_; }
 
+void report_to_buffer(char *buffer, u32 size)
+{
+	struct report_cursor *cursor = &this_cpu()->report;
+	cursor->length = cursor->committed = 0;
+	cursor->overflow = 0;
+	cursor->size = size;
+	cursor->buffer = buffer;
+}
+
+void report_write_buffer(const struct report_cursor *cursor)
+{
+	u32 committed = cursor->committed; /* read once: an AP given up on may still be writing after it */
+	__asm__ volatile("" ::: "memory");
+	for (u32 i = 0; i < committed; i++) {
+		emit(cursor->buffer[i]);
+		if (cursor->buffer[i] == '\n')
+			records++;
+	}
+}
+
 void rec_start(const char *type)
 {
 	this_cpu()->report.in_record = 1;
@@ -144,9 +181,17 @@ void rec_text(const char *text)
 
 void rec_finish(void)
 {
+	struct report_cursor *cursor = &this_cpu()->report;
 	emit('\n');
-	records++;
-	this_cpu()->report.in_record = 0;
+	cursor->in_record = 0;
+	if (!cursor->buffer) {
+		records++;
+		return;
+	}
+	if (cursor->overflow)
+		return; /* a record cut short is never committed; nothing after it either */
+	__asm__ volatile("" ::: "memory"); /* the bytes before the length (x86 keeps stores in order) */
+	cursor->committed = cursor->length;
 }
 
 static void step_record(const char *state)

@@ -12,15 +12,27 @@
 
 #include "types.h"
 
-/* Where one CPU is in the report: the step it runs, and whether a record is open. */
+/*
+ * Where one CPU is in the report: the step it runs, and whether a record is
+ * open. An AP's records go to its own buffer (buffer != NULL): its first
+ * `committed` bytes are whole records, which the boot CPU writes out
+ * (report_write_buffer) once the AP is done or has been given up on.
+ */
 struct report_cursor {
 	const char *step;
 	int in_record;
+	char *buffer;
+	u32 size, length;
+	volatile u32 committed;
+	volatile int overflow;
 };
 
 void report_begin(void);
 void report_end(void);
 int report_is_open(void);
+void report_on_screen(int on);                               /* 0: records go to the serial port only */
+void report_to_buffer(char *buffer, u32 size);               /* the running CPU's records go there from now on */
+void report_write_buffer(const struct report_cursor *cursor); /* the boot CPU: an AP's whole records, in order */
 
 void rec_start(const char *type);
 void rec_str(const char *key, const char *value);

@@ -1,6 +1,9 @@
 /*
  * 16550 UART at 115200 8N1, polled. The line-status register is polled
- * before each byte (Bochs drops characters otherwise). A port without a UART
+ * before each byte (Bochs drops characters otherwise), or, where the FIFOs
+ * are on (IIR bits 7:6 read 11b after FCR enabled them: a 16550A), before each
+ * 16 bytes: THRE then means the whole transmit FIFO is empty (PC16550D data
+ * sheet, "FIFO Interrupt Mode Operation"). A port without a UART
  * is found at start (the scratch register does not keep a value, and a
  * loopback byte does not come back); a UART that stops becoming ready (a stuck
  * LSR) is given up on after one bounded wait, and never waited for again, so
@@ -12,6 +15,9 @@
 #define UART_DATA 0
 #define UART_IER 1
 #define UART_FCR 2
+#define UART_IIR 2 /* read */
+#define IIR_FIFOS_ENABLED 0xc0
+#define TX_FIFO_BYTES 16
 #define UART_LCR 3
 #define UART_MCR 4
 #define UART_LSR 5
@@ -25,6 +31,8 @@
 #define LCR_8N1 0x03
 
 static u16 serial_port;
+static u32 burst = 1;  /* bytes that may be written after one THRE: 16 with the FIFOs on */
+static u32 room;       /* of those, still free */
 static enum serial_state state = SERIAL_OFF;
 
 static int scratch_keeps(u16 port)
@@ -74,6 +82,8 @@ void serial_init(u16 port)
 	}
 	serial_port = port;
 	state = SERIAL_WORKING;
+	burst = (inb(port + UART_IIR) & IIR_FIFOS_ENABLED) == IIR_FIFOS_ENABLED ? TX_FIFO_BYTES : 1;
+	room = 0;
 }
 
 enum serial_state serial_state(void)
@@ -86,12 +96,15 @@ void serial_putc(char c)
 	if (!serial_port)
 		return;
 	u32 spins = 0;
-	while (!(inb(serial_port + UART_LSR) & LSR_THR_EMPTY))
+	while (!room && !(inb(serial_port + UART_LSR) & LSR_THR_EMPTY))
 		if (++spins == READY_SPINS) {
 			serial_port = 0; /* stuck: stop waiting on it for the rest of the run */
 			state = SERIAL_STUCK;
 			return;
 		}
+	if (!room)
+		room = burst;
+	room--;
 	outb(serial_port + UART_DATA, (u8)c);
 }
 

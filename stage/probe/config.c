@@ -29,12 +29,12 @@ static void remember_unknown(const char *w, size_t len)
 /* Returns 0 when the value is not one the option takes. */
 static int apply(struct stub_config *cfg, const char *key, size_t klen, const char *val, size_t vlen)
 {
-	u32 port;
+	u32 number;
 	if (word_eq(key, klen, OPT_SERIAL)) {
 		if (word_eq(val, vlen, SWITCH_OFF))
 			cfg->serial_port = 0;
-		else if (parse_u32(val, vlen, &port) && port && port <= MAX_SERIAL_PORT)
-			cfg->serial_port = (u16)port;
+		else if (parse_u32(val, vlen, &number) && number && number <= MAX_SERIAL_PORT)
+			cfg->serial_port = (u16)number;
 		else
 			return 0;
 	} else if (word_eq(key, klen, OPT_SCREEN)) {
@@ -45,6 +45,14 @@ static int apply(struct stub_config *cfg, const char *key, size_t klen, const ch
 		if (!word_eq(val, vlen, MODE_FULL) && !word_eq(val, vlen, MODE_VMXON))
 			return 0;
 		cfg->vmxon_only = word_eq(val, vlen, MODE_VMXON);
+	} else if (word_eq(key, klen, OPT_CPUS)) {
+		if (!word_eq(val, vlen, CPUS_ALL) && !word_eq(val, vlen, CPUS_BSP))
+			return 0;
+		cfg->boot_cpu_only = word_eq(val, vlen, CPUS_BSP);
+	} else if (word_eq(key, klen, OPT_INJECT_CPU)) {
+		if (!parse_u32(val, vlen, &number) || number >= CPU_MAX)
+			return 0;
+		cfg->inject_cpu = number;
 	} else if (word_eq(key, klen, OPT_INJECT)) {
 		enum inject which = inject_lookup(val, vlen);
 		if (which == INJECT_COUNT)
@@ -73,6 +81,8 @@ void config_defaults(struct stub_config *cfg)
 	cfg->screen = 1;
 	cfg->inject = INJECT_NONE;
 	cfg->vmxon_only = 0;
+	cfg->boot_cpu_only = 0;
+	cfg->inject_cpu = 0;
 }
 
 void config_parse(struct stub_config *cfg, const char *cmdline)
@@ -98,6 +108,8 @@ void config_report(const struct stub_config *cfg)
 	rec_str(KEY_SCREEN, cfg->screen ? SWITCH_ON : SWITCH_OFF);
 	rec_str(KEY_INJECT, inject_name(cfg->inject));
 	rec_str(KEY_MODE, cfg->vmxon_only ? MODE_VMXON : MODE_FULL);
+	rec_str(KEY_CPUS, cfg->boot_cpu_only ? CPUS_BSP : CPUS_ALL);
+	rec_dec(KEY_INJECT_CPU, cfg->inject_cpu);
 	rec_finish();
 
 	for (int i = 0; i < unknown_count; i++) {

@@ -15,6 +15,8 @@ struct stub_config {
 	int screen;           /* mirror the report on the screen */
 	enum inject inject;
 	int vmxon_only;       /* mode=vmxon: stop after VMXON/VMXOFF */
+	int boot_cpu_only;    /* cpus=bsp: no APs are started */
+	u32 inject_cpu;       /* inject_cpu=N: the CPU the injection acts on */
 };
 
 extern char embedded_cmdline[EMBEDDED_CMDLINE_SIZE];

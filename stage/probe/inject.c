@@ -13,6 +13,7 @@
 
 static const char *const names[INJECT_COUNT] = INJECT_NAMES;
 static enum inject active = INJECT_NONE;
+static u32 target_cpu; /* inject_cpu=N: the index of the CPU it acts on */
 
 enum inject inject_lookup(const char *name, size_t len)
 {
@@ -23,11 +24,19 @@ enum inject inject_lookup(const char *name, size_t len)
 }
 
 const char *inject_name(enum inject which) { return which < INJECT_COUNT ? names[which] : names[INJECT_NONE]; }
-void inject_select(enum inject which) { active = which; }
-int injecting(enum inject which) { return active == which && which != INJECT_NONE; }
+void inject_select(enum inject which, u32 cpu)
+{
+	active = which;
+	target_cpu = cpu;
+}
+
+int inject_targets(enum inject which, u32 cpu) { return active == which && which != INJECT_NONE && cpu == target_cpu; }
+int injecting(enum inject which) { return inject_targets(which, this_cpu()->index); }
 
 int injecting_early(void)
 {
+	if (this_cpu()->index != target_cpu)
+		return 0;
 	return active == INJECT_UD2 || active == INJECT_PAGE_FAULT || active == INJECT_NULL_READ || active == INJECT_HANG ||
 	       active == INJECT_TRIPLE_FAULT || active == INJECT_HOST_NMI || active == INJECT_NMI_WAIT;
 }
@@ -52,7 +61,7 @@ void inject_on_path(const char *technology)
 {
 	static const char *const technologies[INJECT_COUNT] = INJECT_TECHNOLOGIES;
 	const char *wanted = technologies[active];
-	if (active == INJECT_NONE || word_eq(wanted, strlen(wanted), "any") ||
+	if (active == INJECT_NONE || this_cpu()->index != target_cpu || word_eq(wanted, strlen(wanted), "any") ||
 	    word_eq(wanted, strlen(wanted), technology))
 		return;
 	inject_not_applicable(word_eq(wanted, strlen(wanted), TECH_SVM) ? "it acts on the AMD-V path; this CPU takes the VT-x path"

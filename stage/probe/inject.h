@@ -12,8 +12,9 @@
 /* The name's injection, or INJECT_COUNT when it names none. */
 enum inject inject_lookup(const char *name, size_t len);
 const char *inject_name(enum inject which);
-void inject_select(enum inject which);
-int injecting(enum inject which);
+void inject_select(enum inject which, u32 cpu);   /* cpu: inject_cpu=, the index of the CPU it acts on */
+int injecting(enum inject which);                /* it acts here, on the running CPU */
+int inject_targets(enum inject which, u32 cpu);  /* it acts on that CPU (the boot CPU asks for an AP) */
 int injecting_early(void);            /* the injections that act in inject_early_fault() */
 void inject_early_fault(void);
 void inject_not_applicable(const char *why); /* the machine does not allow it: say so, go on */

@@ -1,5 +1,7 @@
 /* The probe's vendor-neutral part and the dispatch by technology; see probe.h. */
+#include "boot/fault.h"
 #include "cpu.h"
+#include "generated/msr.h"
 #include "generated/contract.h"
 #include "lib/string.h"
 #include "out/records.h"
@@ -9,6 +11,23 @@
 #include "svm/svm.h"
 #include "vmx/vmx.h"
 #include "x86.h"
+
+/*
+ * The microcode revision: write 0 to IA32_BIOS_SIGN_ID, run CPUID leaf 1, read
+ * it back; the revision is bits 63:32 (SDM Vol. 3A, 10.11.7.1). AMD keeps its
+ * patch level in the same MSR, read-only (the write may fault: it is guarded).
+ */
+static void rec_microcode(void)
+{
+	u64 value;
+	wrmsr_safe(IA32_BIOS_SIGN_ID, 0);
+	(void)cpuid(CPUID_LEAF_FEATURES, 0);
+	int vector = rdmsr_safe(IA32_BIOS_SIGN_ID, &value);
+	if (vector >= 0)
+		rec_msr_fault(IA32_BIOS_SIGN_ID, vector, MSR_PHASE_LOADER);
+	else
+		rec_msr(IA32_BIOS_SIGN_ID, value, MSR_PHASE_LOADER);
+}
 
 /* Vendor, signature, brand string, physical-address width (SDM Vol. 2A, CPUID). */
 static void identify_cpu(void)
@@ -28,6 +47,10 @@ static void identify_cpu(void)
 	rec_str(KEY_RESULT, RESULT_INFO);
 	rec_str(KEY_VENDOR, vendor);
 	rec_finish();
+
+	if (r.eax >= CPUID_LEAF_TOPOLOGY) /* this CPU's x2APIC ID in EDX (SDM Vol. 3A, 11.12.8) */
+		rec_cpuid(CPUID_LEAF_TOPOLOGY, 0, cpuid(CPUID_LEAF_TOPOLOGY, 0));
+	rec_microcode();
 
 	struct cpuid_regs ext = cpuid(CPUID_LEAF_EXTENDED_MAX, 0);
 	rec_cpuid(CPUID_LEAF_EXTENDED_MAX, 0, ext);

@@ -16,6 +16,9 @@
 static int read_msr_or_verdict(u32 index, u64 *value, const char *phase)
 {
 	int vector = rdmsr_safe(index, value);
+	/* Injected: the CPU reads as one whose firmware locked VT-x off (Bochs locks it on at reset). */
+	if (vector < 0 && index == IA32_FEATURE_CONTROL && injecting(INJECT_FEATURE_CONTROL_DISABLED))
+		*value = (*value | FEATURE_CONTROL_LOCK) & ~(FEATURE_CONTROL_VMX_OUTSIDE_SMX | FEATURE_CONTROL_VMX_INSIDE_SMX);
 	if (vector >= 0) {
 		rec_msr_fault(index, vector, phase);
 		verdict_msr_fault(index, vector);
