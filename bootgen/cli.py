@@ -106,7 +106,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help=f"QEMU firmware (default {defaults.QEMU_FIRMWARES[0]}; ovmf-secboot: Secure Boot on)")
     r.add_argument("--media", choices=defaults.QEMU_MEDIA, help="how QEMU boots the image "
                    "(default: kernel for an ELF, cd for an ISO or OVMF)")
-    r.add_argument("--smp", type=_positive_int, default=1, help="logical CPUs (default 1)")
+    r.add_argument("--smp", type=_positive_int, default=1, help="logical CPUs (default 1); the stub checks each")
+    r.add_argument("--no-acpi", action="store_true",
+                   help="QEMU: no ACPI tables (SeaBIOS), so the stub finds the CPUs by a broadcast INIT-SIPI-SIPI")
     r.add_argument("--memory", type=_positive_int, metavar="MiB",
                    help=f"guest memory (default: QEMU {defaults.QEMU_MEMORY_MIB['seabios']}, "
                         f"{defaults.QEMU_MEMORY_MIB['ovmf']} with OVMF; Bochs {defaults.BOCHS_MEMORY_MIB}; "

@@ -90,11 +90,12 @@ def _run_qemu(args: argparse.Namespace, progress):
     timeout = args.timeout or defaults.QEMU_TIMEOUT_S[media]
     config = QemuConfig(image=image, accel=args.accel, cpu=args.cpu, smp=args.smp, memory_mib=memory,
                         append=append, timeout_s=timeout, serial_port=port, firmware=args.firmware,
-                        media=media)
+                        media=media, acpi=not args.no_acpi)
     progress.phase(f"starting QEMU ({config.accel.upper()}, {config.cpu_model})", deadline=args.started + timeout)
     outcome = run_qemu(config, while_guest_runs=_import_result_modules, started=args.started, on_phase=progress)
-    suite = _suite(args, "qemu", config.cpu_model, (("accel", config.accel), ("firmware", config.firmware),
-                                                    ("media", config.media)), cmdline, config.memory_mib)
+    chosen = (("accel", config.accel), ("firmware", config.firmware), ("media", config.media)) + \
+        ((("acpi", "off"),) if not config.acpi else ())
+    suite = _suite(args, "qemu", config.cpu_model, chosen, cmdline, config.memory_mib)
     return outcome, {"accel": config.accel, "cpu": config.cpu_model, "firmware": config.firmware,
                      "media": config.media, "image": str(image)}, suite
 
@@ -112,7 +113,8 @@ def _bochs_cannot(args: argparse.Namespace) -> list[str]:
         (args.cpu, "--cpu", "use --cpu-model (bootgen models lists them)"),
         (args.accel != defaults.QEMU_ACCELS[0], "--accel", "Bochs emulates every CPU"),
         (args.media, "--media", "Bochs boots the ISO from CD"),
-        (args.firmware != defaults.QEMU_FIRMWARES[0], "--firmware", "Bochs has its BIOS")) if given]
+        (args.firmware != defaults.QEMU_FIRMWARES[0], "--firmware", "Bochs has its BIOS"),
+        (args.no_acpi, "--no-acpi", "Bochs's BIOS always has ACPI tables")) if given]
     if args.serial_port not in (None, ports.DEFAULT_SERIAL_PORT) or \
             options.serial_port(args.append) not in (None, ports.DEFAULT_SERIAL_PORT):
         problems.append(f"Bochs's serial log is COM1 ({ports.DEFAULT_SERIAL_PORT:#x}) only: leave out "
@@ -164,7 +166,7 @@ def _serial_cannot(args: argparse.Namespace) -> list[str]:
         (args.cpu or args.cpu_model, "--cpu/--cpu-model", "the box has its own CPU"),
         (args.accel != defaults.QEMU_ACCELS[0], "--accel", "the box is real hardware"),
         (args.firmware != defaults.QEMU_FIRMWARES[0] or args.media, "--firmware/--media", "the box has its own"),
-        (args.smp != 1 or args.memory, "--smp/--memory", "the box has its own"),
+        (args.smp != 1 or args.memory or args.no_acpi, "--smp/--memory/--no-acpi", "the box has its own"),
         (args.append, "--append", baked), (args.serial_port, "--serial-port", baked)) if given]
 
 

@@ -28,8 +28,10 @@ MULTIBOOT2_SEARCH_BYTES = 32768
 CMDLINE_SECTION = project.EMBEDDED_CMDLINE_SECTION
 #: Symbols VMX and paging need 4 KiB aligned: the page tables, and the per-CPU structures whose VMXON and
 #: VMCS regions come first (stage/include/cpu.h checks the offsets inside them at compile time).
-ALIGNED_SYMBOLS = {"cpus": 4096, "page_directory": 4096}
-#: Stubs built before the per-CPU structure had the boot CPU's regions as symbols of their own.
+ALIGNED_SYMBOLS = {"boot_cpu": 4096, "page_directory": 4096}
+#: Stubs built before the APs were started had the structures as an array; before that, the boot CPU's
+#: regions as symbols of their own.
+LEGACY_CPU_ARRAY = "cpus"
 LEGACY_REGION_SYMBOLS = {"vmxon_region": 4096, "vmcs_region": 4096}
 
 
@@ -100,11 +102,14 @@ def inspect_stub(path: Path) -> StubLayout:
                and s.has(lief.ELF.Segment.FLAGS.X) for s in loads):
         raise BuildError(f"{path}: entry point {entry:#x} is not inside an executable LOAD segment")
 
-    wanted = {**ALIGNED_SYMBOLS, **LEGACY_REGION_SYMBOLS}
+    wanted = {**ALIGNED_SYMBOLS, **LEGACY_REGION_SYMBOLS, LEGACY_CPU_ARRAY: 4096}
     symbols = {s.name: s.value for s in binary.symbols if s.name in wanted}
     required = dict(ALIGNED_SYMBOLS)
-    if "cpus" not in symbols and all(name in symbols for name in LEGACY_REGION_SYMBOLS):
-        del required["cpus"]
+    if "boot_cpu" not in symbols and LEGACY_CPU_ARRAY in symbols:
+        del required["boot_cpu"]
+        required[LEGACY_CPU_ARRAY] = 4096
+    elif "boot_cpu" not in symbols and all(name in symbols for name in LEGACY_REGION_SYMBOLS):
+        del required["boot_cpu"]
         required.update(LEGACY_REGION_SYMBOLS)
     for name, alignment in required.items():
         if name not in symbols:

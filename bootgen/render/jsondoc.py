@@ -3,17 +3,53 @@
 from __future__ import annotations
 
 from ..contract.records import CrPhase, Insn
+from ..contract.smp import CpuSource
 from ..decode.svm import vm_cr
-from ..report.model import Boot, CpuReport, VmxInstruction
+from ..report.model import Boot, CpuReport, Report, VmxInstruction
 from ..verdict.advice import advise
-from ..verdict.evaluate import Result
+from ..verdict.evaluate import CpuResult, Result
 
 JSON_SCHEMA = "bootgen-result"
 JSON_SCHEMA_VERSION = 1
-#: Protocol version 1 reports the boot CPU only; the other logical CPUs are not looked at.
+#: Protocol version 1 (and cpus=bsp) reports the boot CPU only; the other logical CPUs are not looked at.
 CPU_SCOPE = "boot-cpu"
 CPU_SCOPE_NOTE = ("only the boot CPU was checked: firmware can set up the other logical CPUs differently, "
                   "and they were not looked at")
+#: Protocol version 2 with cpus=all: every CPU the MADT (or the broadcast) found has its section.
+CPU_SCOPE_ALL = "every-cpu"
+
+
+def cpu_scope(report: Report) -> tuple[str, str]:
+    """Which CPUs the report covers (``cpus_checked.scope``) and a note for people."""
+    smp = report.smp
+    if smp is None or smp.source == CpuSource.BOOT_ONLY:
+        return CPU_SCOPE, CPU_SCOPE_NOTE
+    found = "the ACPI MADT lists" if smp.source == CpuSource.MADT else "answered the broadcast INIT-SIPI-SIPI"
+    return CPU_SCOPE_ALL, f"every logical CPU that {found} was checked ({len(report.cpus)})"
+
+
+def _cpu(result: CpuResult) -> dict:
+    """One CPU's entry of ``cpus``."""
+    facts, ids = result.facts, result.ids
+    return {"index": result.index, "apic_id": result.apic_id, "verdict": result.verdict.value,
+            "reason": result.reason, "status": result.status, "join_us": result.join_us,
+            "end_step": facts.cpu.end_step, "microcode": ids.microcode, "technology": facts.technology,
+            "initial_apic_id": ids.initial_apic_id, "x2apic_id": ids.x2apic_id, "signature": ids.signature,
+            "feature_control": facts.feature_control, "vm_cr": vm_cr(facts.cpu), "guest": facts.guest,
+            "exception": dict(facts.cpu.exception.values) if facts.cpu.exception else None, "detail": result.detail,
+            "differences": [d.as_dict() for d in result.differences]}
+
+
+def _smp(report: Report) -> dict | None:
+    """The cpus record and the processors, or null (protocol 1, or a report cut before CPU discovery)."""
+    smp = report.smp
+    if smp is None:
+        return None
+    return {"source": smp.source, "count": smp.count, "listed": smp.listed, "apic_mode": smp.apic_mode,
+            "boot_apic_id": smp.boot_apic, "madt": smp.madt, "run": smp.run, "tsc_khz": smp.tsc_khz,
+            "note": smp.text or None,
+            "processors": [{"apic_id": p.apic, "kind": p.kind, "uid": p.uid, "flags": p.flags, "usable": p.usable,
+                            "index": p.index} for p in report.processors]}
 
 
 def _instruction(record: VmxInstruction | None) -> dict | None:
@@ -44,6 +80,7 @@ def to_json(result: Result, extra: dict | None = None) -> dict:
     caps = facts.capabilities
     detail = result.detail
     exception = cpu.exception
+    scope, note = cpu_scope(report)
     doc: dict = {
         "schema": JSON_SCHEMA,
         "schema_version": JSON_SCHEMA_VERSION,
@@ -94,9 +131,11 @@ def to_json(result: Result, extra: dict | None = None) -> dict:
                         "page_kib": m.page_kib} for m in report.mappings],
         "poweroff": ({"method": report.poweroff.method, "emulator": report.poweroff.emulator}
                      if report.poweroff else None),
-        "cpus_checked": {"count": len(report.cpus), "scope": CPU_SCOPE, "note": CPU_SCOPE_NOTE},
-        "warnings": [{"what": w.what, **{k: v for k, v in w.raw.items() if k != "what"}, "text": w.text}
-                     for w in report.warnings],
+        "cpus_checked": {"count": len(report.cpus), "scope": scope, "note": note},
+        "cpus": [_cpu(c) for c in result.cpus],
+        "smp": _smp(report),
+        "warnings": [{"what": w.what, **{k: v for k, v in w.raw.items() if k != "what"}, "text": w.text,
+                      **({"cpu": w.cpu} if w.cpu is not None else {})} for w in report.warnings],
         # VMX capabilities (docs/protocol.md): headline names, every control bit, the raw MSRs.
         "capabilities": caps.flat(),
         "vmx_controls": caps.controls_dict(),

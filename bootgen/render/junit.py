@@ -8,6 +8,8 @@ outcome, so a dashboard can track each one over time (junit_plan.py):
   VMLAUNCH, VMCLEAR, VMXOFF; ``<suite>.svm``: EFER.SVME, VMCB, VMRUN, clearing
   EFER.SVME), with the instructions each ran;
 * one per exit the test guest is expected to cause (``<suite>.guest``);
+* protocol 2: one per CPU (``<suite>.cpus``, ``cpu 1 (APIC 0x01)``), passed
+  exactly when that CPU is ready; the cases above are the boot CPU's;
 * one for the overall verdict (``<suite>.verdict``), whose text also names
   anything recorded that no case covers.
 
@@ -26,7 +28,7 @@ from pathlib import Path
 
 from ..contract.verdicts import Verdict
 from ..files import write_atomically
-from ..verdict.evaluate import Result
+from ..verdict.evaluate import CpuResult, Result
 from . import escape
 from .junit_plan import Case, State, SuiteIdentity, plan_cases, plan_for, unplanned
 
@@ -39,13 +41,33 @@ def _xml_text(text: str) -> str:
     return escape.xml(text)
 
 
+def cpu_case_name(cpu: CpuResult) -> str:
+    return f"cpu {cpu.index} (APIC {cpu.apic_id:#04x})" if cpu.apic_id is not None else f"cpu {cpu.index}"
+
+
+def cpu_cases(result: Result) -> list[Case]:
+    """Protocol 2: one case per CPU's section, passed exactly when that CPU is ready."""
+    if not result.report.sectioned:
+        return []
+    cases = []
+    for cpu in result.cpus:
+        text = f"{cpu.verdict.value}: {cpu.reason}"
+        microcode = f" microcode={cpu.microcode:#x}" if cpu.microcode is not None else ""
+        details = "\n".join([text, f"status={cpu.status} join_us={cpu.join_us}{microcode}",
+                             *(f"differs from the boot CPU: {d.what} {d.boot} -> {d.this}" for d in cpu.differences)])
+        state = State.PASSED if cpu.verdict.ready else State.FAILED
+        cases.append(Case("cpus", cpu_case_name(cpu), state, text if cpu.verdict.ready else f"CPU {cpu.index}: {text}",
+                          details))
+    return cases
+
+
 def build_cases(result: Result, expect: Verdict | None = None, advice: list[str] | None = None,
                 mode: str | None = None) -> list[Case]:
-    """All test cases, in plan order, then the verdict."""
+    """All test cases, in plan order, then one per CPU, then the verdict."""
     wanted = expect if expect is not None else Verdict.VMX_READY
     as_expected = result.verdict is expect if expect is not None else result.verdict.ready
     technology = result.facts.technology if result.report.framing.found_begin else "vmx"
-    cases = plan_cases(result.report, mode, technology)
+    cases = plan_cases(result.report, mode, technology) + cpu_cases(result)
     if as_expected and expect is not None:
         cases = [Case(c.group, c.name, State.PASSED, f"failed as expected (--expect {expect.value}): {c.message}")
                  if c.state is State.FAILED else c for c in cases]

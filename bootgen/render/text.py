@@ -13,7 +13,8 @@ from ..verdict.advice import advise
 from ..verdict.evaluate import Result
 from . import escape
 from .capabilities_text import svm_text_lines, to_text_lines
-from .jsondoc import CPU_SCOPE_NOTE
+from .cpus_text import cpu_lines
+from .jsondoc import cpu_scope
 
 _COLORS = {"green": "\033[32m", "red": "\033[31m", "yellow": "\033[33m", "bold": "\033[1m", "reset": "\033[0m"}
 #: Stand-ins for the colour codes while the text is built: private-use characters, which no report can
@@ -71,9 +72,11 @@ def _svm_lines(cpu) -> list[str]:
 def _fact_lines(result: Result) -> list[str]:
     facts, report = result.facts, result.report
     identity = facts.identity
-    lines = [f"cpu:     {identity.name or 'unknown'}"
-             + (f" (family {identity.family:#x} model {identity.model:#x} stepping {identity.stepping})"
-                if identity.family is not None else "")]
+    lines = cpu_lines(result)
+    boot = ", the boot CPU" if len(result.cpus) > 1 else ""
+    lines.append(f"cpu:     {identity.name or 'unknown'}"
+                 + (f" (family {identity.family:#x} model {identity.model:#x} stepping {identity.stepping}{boot})"
+                    if identity.family is not None else f" ({boot[2:]})" if boot else ""))
     if identity.hypervisor:
         lines.append(f"         running under a hypervisor ({identity.hypervisor_vendor or 'unknown vendor'})")
     if fc := facts.feature_control:
@@ -94,9 +97,10 @@ def _fact_lines(result: Result) -> list[str]:
         lines.append(f"NMIs:    {nmis.host or 0} in the stub, {nmis.guest or 0} during the guest (recorded, "
                      "and the run went on)")
     for warning in report.warnings:
-        lines.append(f"warning: {warning.what} {warning.option or ''}".rstrip()
+        where = f" (CPU {warning.cpu})" if warning.cpu is not None and len(result.cpus) > 1 else ""
+        lines.append(f"warning: {warning.what} {warning.option or ''}".rstrip() + where
                      + (f" -- {warning.text}" if warning.text else ""))
-    lines.append(f"scope:   {CPU_SCOPE_NOTE}")
+    lines.append(f"scope:   {cpu_scope(report)[1]}")
     return lines
 
 

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Mapping
 
 from ..contract.records import Outcome
+from .smp import Cpus, Processor
 
 Raw = Mapping[str, str]
 
@@ -56,6 +57,8 @@ class Config:
     inject: str | None
     mode: str | None
     raw: Raw = field(default_factory=dict)
+    cpus: str | None = None             # protocol 2: contract.smp.CpusOption
+    inject_cpu: int | None = None       # protocol 2: the CPU (section index) an injection acts on
 
 
 @dataclass(frozen=True)
@@ -64,6 +67,7 @@ class Warning:
     option: str | None
     text: str
     raw: Raw = field(default_factory=dict)
+    cpu: int | None = None              # protocol 2: the section it was written in (None: outside every one)
 
 
 @dataclass(frozen=True)
@@ -290,9 +294,16 @@ class StubVerdict:
 
 @dataclass
 class CpuReport:
-    """Everything one logical CPU reported, in report order within each list."""
+    """Everything one logical CPU reported, in report order within each list; protocol 2 adds its section's
+    begin and end (a version 1 report, or records outside every section: the boot CPU's, began False)."""
 
     index: int = 0
+    apic_id: int | None = None          # the section's begin record
+    began: bool = False
+    ended: bool = False
+    status: str | None = None           # contract.smp.CpuStatus, from the section's end record
+    join_us: int | None = None          # an AP: microseconds from its first SIPI until it reached the stub
+    end_step: str | None = None         # status=timeout: the step the CPU was in
     cpuid: list[CpuidLeaf] = field(default_factory=list)
     msrs: list[MsrRead] = field(default_factory=list)
     msr_writes: list[MsrWrite] = field(default_factory=list)
@@ -344,6 +355,11 @@ class CpuReport:
         return self.exceptions[0] if self.exceptions else None
 
     @property
+    def verdict(self) -> StubVerdict | None:
+        """This CPU's verdict record when it holds exactly one."""
+        return self.verdicts[0] if len(self.verdicts) == 1 else None
+
+    @property
     def vmcall_value(self) -> int | None:
         return self.vmcall_values[0] if self.vmcall_values else None
 
@@ -360,15 +376,22 @@ class Report:
     mappings: list[MemoryMapping] = field(default_factory=list)
     cpus: list[CpuReport] = field(default_factory=lambda: [CpuReport()])
     unknown_records: int = 0     # well-formed records of a type this bootgen does not know
+    smp: Cpus | None = None                                   # protocol 2: the cpus record
+    processors: list[Processor] = field(default_factory=list)  # protocol 2: the processor records
+    section_order: list[int] = field(default_factory=list)     # the sections' indices, as they began
+    section_problems: list[str] = field(default_factory=list)  # sections that do not nest or repeat
 
     @property
     def boot_cpu(self) -> CpuReport:
         return self.cpus[0]
 
     @property
+    def sectioned(self) -> bool:
+        """The report has per-CPU sections (or their summary): protocol 2's multi-CPU form."""
+        return bool(self.section_order or self.smp is not None or self.section_problems)
+
+    @property
     def verdict(self) -> StubVerdict | None:
-        """The stub's verdict, only when the report is complete and holds exactly one."""
-        if not self.framing.complete:
-            return None
-        verdicts = [v for cpu in self.cpus for v in cpu.verdicts]
-        return verdicts[0] if len(verdicts) == 1 else None
+        """The boot CPU's verdict, only when the report is complete and its CPU holds exactly one (each CPU's
+        section holds its own: CpuReport.verdict)."""
+        return self.boot_cpu.verdict if self.framing.complete else None

@@ -2,8 +2,9 @@
 
 ``read(serial)`` frames the report (``wire.parse``) and builds the
 :class:`~bootgen.report.model.Report` from its records, following the schema in
-``bootgen.contract.records``. It never raises: a malformed number becomes None,
-a record of an unknown type is counted and skipped.
+``bootgen.contract.records``; in protocol 2 each record goes to the CPU whose
+section holds it (``sections``). It never raises: a malformed number becomes
+None, a record of an unknown type is counted and skipped.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from typing import BinaryIO
 
 from ..contract.records import Key, Rec, YesNo
 from . import model
+from .sections import Sections
 from .wire import ParsedReport, Record, parse, parse_stream
 
 #: Fields whose values are names even when they look like numbers.
@@ -59,6 +61,11 @@ def _framing(parsed: ParsedReport) -> model.Framing:
                          preamble=parsed.preamble)
 
 
+def _section(cpu: model.CpuReport) -> int | None:
+    """The index of the section a record is in (None: outside every section)."""
+    return cpu.index if cpu.began and not cpu.ended else None
+
+
 def _first(owner: object, attribute: str, value: object) -> None:
     """Keep the first record of a type that appears once per report (or per CPU)."""
     if getattr(owner, attribute) is None:
@@ -87,6 +94,15 @@ def _add_region(report: model.Report, cpu: model.CpuReport, r: Record) -> None:
         cpu.vmcs_region = region
 
 
+def _add_cpus(report: model.Report, cpu: model.CpuReport, r: Record) -> None:
+    if report.smp is not None:
+        report.section_problems.append("more than one cpus record")
+        return
+    report.smp = model.Cpus(_s(r, Key.SOURCE), _n(r, Key.COUNT), _n(r, Key.LISTED), _s(r, Key.APIC_MODE),
+                            _n(r, Key.APIC), _n(r, Key.MADT), _s(r, Key.RUN), _n(r, Key.TSC_KHZ), r.text,
+                            dict(r.fields))
+
+
 def _add_verdict(report: model.Report, cpu: model.CpuReport, r: Record) -> None:
     cpu.verdicts.append(model.StubVerdict(_s(r, Key.NAME), _values(r, (Key.NAME,)), r.text))
 
@@ -98,9 +114,10 @@ _BUILDERS: dict[str, _Builder] = {
         _n(r, Key.MAGIC), _n(r, Key.MBI_FLAGS), _s(r, Key.LOADER), _n(r, Key.FRAMEBUFFER_TYPE), dict(r.fields),
         _s(r, Key.PROTOCOL), _n(r, Key.RSDP), _n(r, Key.RSDP_REVISION), _n(r, Key.EFI_SYSTAB))),
     Rec.CONFIG: lambda rep, cpu, r: _first(rep, "config", model.Config(
-        _n(r, Key.SERIAL), _s(r, Key.SCREEN), _s(r, Key.INJECT), _s(r, Key.MODE), dict(r.fields))),
+        _n(r, Key.SERIAL), _s(r, Key.SCREEN), _s(r, Key.INJECT), _s(r, Key.MODE), dict(r.fields),
+        _s(r, Key.CPUS), _n(r, Key.INJECT_CPU))),
     Rec.WARNING: lambda rep, cpu, r: rep.warnings.append(model.Warning(
-        _s(r, Key.WHAT), _s(r, Key.OPTION), r.text, dict(r.fields))),
+        _s(r, Key.WHAT), _s(r, Key.OPTION), r.text, dict(r.fields), _section(cpu))),
     Rec.CR: lambda rep, cpu, r: cpu.control_registers.append(model.CrSnapshot(
         _s(r, Key.PHASE), _n(r, Key.CR0), _n(r, Key.CR3), _n(r, Key.CR4), _n(r, Key.EFER), dict(r.fields))),
     Rec.STEP: lambda rep, cpu, r: cpu.steps.append(model.Step(_s(r, Key.NAME), _s(r, Key.STATE))),
@@ -143,19 +160,31 @@ _BUILDERS: dict[str, _Builder] = {
         _n(r, Key.CR0), _yes(r, Key.NESTED_PAGING), _yes(r, Key.NRIP_SAVE))),
     Rec.SVM_EXIT: lambda rep, cpu, r: cpu.svm_exits.append(model.SvmExit(
         _n(r, Key.N), _n(r, Key.CODE), _n(r, Key.INFO1), _n(r, Key.INFO2), _n(r, Key.RIP), _n(r, Key.NEXT_RIP))),
+    Rec.CPUS: _add_cpus,
+    Rec.PROCESSOR: lambda rep, cpu, r: rep.processors.append(model.Processor(
+        _n(r, Key.APIC), _s(r, Key.KIND), _n(r, Key.UID), _n(r, Key.FLAGS), _yes(r, Key.USABLE), _n(r, Key.INDEX),
+        dict(r.fields))),
 }
+
+
+#: Record types a version 1 report does not have (there they are unknown records, as they always were).
+_PROTOCOL_2 = frozenset({Rec.CPU, Rec.CPUS, Rec.PROCESSOR})
 
 
 def build(parsed: ParsedReport) -> model.Report:
     """The typed report for framed wire records."""
     report = model.Report(framing=_framing(parsed))
-    cpu = report.boot_cpu  # protocol version 1: every record is the boot CPU's
+    sections = Sections(report)  # records outside every section (all of a version 1 report): the boot CPU's
+    sectioned = (parsed.protocol or 0) >= 2
     for record in parsed.records:
+        if record.type == Rec.CPU and sectioned:
+            sections.mark(record)
+            continue
         builder = _BUILDERS.get(record.type)
-        if builder is None:
+        if builder is None or record.type in _PROTOCOL_2 and not sectioned:
             report.unknown_records += 1
             continue
-        builder(report, cpu, record)
+        builder(report, sections.current, record)
     return report
 
 

@@ -30,7 +30,7 @@ from ..contract.project import (
     END_CRC,
     END_MARK,
     END_RECORDS,
-    PROTOCOL_VERSION,
+    READ_PROTOCOLS,
     TEXT_SEPARATOR,
 )
 from ..contract.records import Rec
@@ -82,7 +82,7 @@ class ParsedReport:
 
     @property
     def verdict(self) -> Record | None:
-        """The verdict record, only when the report is complete and has exactly one."""
+        """The verdict record, only when the report is complete and has exactly one (protocol 2: one CPU)."""
         if not self.complete:
             return None
         verdicts = self.of_type(Rec.VERDICT)
@@ -166,8 +166,9 @@ class _Framer:
         except ValueError:
             report.problem, self.state = f"malformed begin line: {line[:120]!r}", "broken"
             return
-        if report.protocol != PROTOCOL_VERSION:
-            report.problem = f"unsupported report protocol {report.protocol} (this bootgen reads {PROTOCOL_VERSION})"
+        if report.protocol not in READ_PROTOCOLS:
+            readable = ", ".join(str(v) for v in READ_PROTOCOLS)
+            report.problem = f"unsupported report protocol {report.protocol} (this bootgen reads {readable})"
             self.state = "broken"
 
     def _record(self, line: bytes, overlong: bool) -> None:
@@ -187,7 +188,8 @@ class _Framer:
         report = self.report
         report.complete, report.problem = _check_end(line, self.body, self.crc)
         verdicts = len(report.of_type(Rec.VERDICT))
-        if report.problem is None and verdicts != 1:
+        # Protocol 1: one verdict in all; protocol 2: one per CPU's section, which the verdict checks per CPU.
+        if report.problem is None and verdicts != 1 and report.protocol == 1:
             report.complete = False
             report.problem = f"the report holds {verdicts} verdict records, not 1"
         self.state = "ended"

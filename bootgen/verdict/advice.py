@@ -20,7 +20,7 @@ from ..contract.verdicts import Verdict
 from ..decode.cpu import CpuIdentity
 from ..decode.facts import CpuFacts
 from ..decode.guest import trace_problem
-from . import advice_svm
+from . import advice_smp, advice_svm
 from .advice_text import (
     AMD_V,
     AMD_V_UNTESTED,
@@ -227,7 +227,8 @@ def _no_verdict(result: Result) -> list[str]:
     framing, outcome = result.report.framing, result.outcome
     ending = outcome.ending if outcome else None
     problem = framing.problem or ""
-    if result.reason.startswith(CONTRADICTION) or result.reason.startswith("unknown verdict"):
+    reason = result.deciding.reason if result.deciding is not None else result.reason
+    if reason.startswith((CONTRADICTION, "unknown verdict")) or framing.complete and "verdict record" in reason:
         return ["the report contradicts itself: a bootgen bug, a damaged or forged log, or a CPU (or hypervisor) "
                 "that misreports; " + _REPORT_IT]
     if "distrust" in result.detail:
@@ -306,6 +307,7 @@ _BY_VERDICT: dict[Verdict, Callable[[CpuFacts, dict], list[str]]] = {
     Verdict.SVM_DISABLED_BY_FIRMWARE: advice_svm.svm_disabled_by_firmware,
     Verdict.SVM_IN_USE: advice_svm.svm_in_use,
     Verdict.VMRUN_FAILED: advice_svm.vmrun_failed,
+    Verdict.UNRESPONSIVE: advice_smp.unresponsive,
 }
 
 
@@ -322,6 +324,10 @@ _WARNING_ADVICE: dict[str, str] = {
     WarningKind.VMXE_STUCK: "CR4.VMXE stayed set after VMXOFF: reboot before starting an OS on this CPU",
     WarningKind.UNMAPPED: "the stub could not map a range it wanted (see the warning): the verdict stands, but what "
                           "needed the range (the framebuffer: the report on screen) was left out; " + _REPORT_IT,
+    WarningKind.CPU_LIMIT: "this machine has more logical CPUs than the stub checks: those beyond its limit were "
+                           "listed, not checked",
+    WarningKind.NO_TIMER: "the PIT did not count, so the stub timed INIT-SIPI-SIPI with a TSC rate it assumed: an AP "
+                          "reported unresponsive may only have been slow; rerun, and " + _REPORT_IT,
 }
 
 
@@ -340,18 +346,23 @@ def _restart_advice(result: Result) -> list[str]:
 
 
 def advise(result: Result) -> list[str]:
-    """The advice lines for a result (its verdict, detail, report and how the run ended)."""
-    return _verdict_advice(result) + _restart_advice(result) + _warning_advice(result)
+    """The advice lines for a result (its verdict, detail, report, its CPUs and how the run ended)."""
+    smp = advice_smp.smp_advice(result.cpus, result.verdict)
+    return _verdict_advice(result) + smp + _restart_advice(result) + _warning_advice(result)
 
 
 def _verdict_advice(result: Result) -> list[str]:
+    deciding = result.deciding
+    facts, detail = (deciding.facts, deciding.detail) if deciding is not None else (result.facts, result.detail)
     if result.verdict.ready:
-        return _BY_VERDICT[result.verdict](result.facts, result.detail)
+        return _BY_VERDICT[result.verdict](facts, detail)
     lines = []
     config = result.report.config
     if config is not None and (config.inject or Inject.NONE) != Inject.NONE:
-        lines.append(f"this failure was injected on purpose to test bootgen (inject={config.inject}); "
+        where = f" on CPU {config.inject_cpu or 0}" if len(result.cpus) > 1 else ""
+        lines.append(f"this failure was injected on purpose to test bootgen (inject={config.inject}{where}); "
                      "boot without inject= for a real verdict")
     if result.verdict is Verdict.NO_VERDICT:
-        return lines + _no_verdict(result)
-    return lines + _BY_VERDICT[result.verdict](result.facts, result.detail)
+        specific = advice_smp.no_verdict(deciding) if deciding is not None else []
+        return lines + (specific or _no_verdict(result))
+    return lines + _BY_VERDICT[result.verdict](facts, detail)

@@ -34,6 +34,7 @@ from ..contract.records import (
     StepState,
     Technology,
 )
+from ..contract.smp import CpuStatus
 from ..contract.verdicts import Verdict
 from ..decode.svm import technology
 from ..report.model import CpuReport, Report, VmxInstruction
@@ -100,7 +101,10 @@ class _Walk:
     def __init__(self, report: Report, cpu: CpuReport) -> None:
         self.report, self.cpu = report, cpu
         self.contradictions: list[str] = []
-        self.inject = report.config.inject if report.config else None
+        config = report.config
+        # An injection acts on one CPU only (inject_cpu, the boot CPU by default): the others' facts are plain.
+        targeted = config is not None and cpu.index == (config.inject_cpu or 0)
+        self.inject = config.inject if config is not None and targeted else None
         self.mode = report.config.mode if report.config and report.config.mode else Mode.FULL
 
     def contradict(self, text: str) -> None:
@@ -302,8 +306,11 @@ class _Walk:
 
 def derive(report: Report, cpu: CpuReport | None = None) -> Derivation:
     """The verdict one CPU's raw facts give (the boot CPU by default), and what contradicts itself; an AMD-V
-    CPU's facts are walked by derive_svm."""
+    CPU's facts are walked by derive_svm, an AP's section that ended unresponsive or timed out gives
+    Verdict.UNRESPONSIVE (its end record is the raw fact)."""
     cpu = cpu or report.boot_cpu
+    if cpu.status in (CpuStatus.UNRESPONSIVE, CpuStatus.TIMEOUT):
+        return _unanswered(cpu)
     if technology(cpu) is Technology.SVM:
         from .derive_svm import SvmWalk  # it builds on this module's walk
         walk: _Walk = SvmWalk(report, cpu)
@@ -315,12 +322,42 @@ def derive(report: Report, cpu: CpuReport | None = None) -> Derivation:
     return derivation
 
 
+#: A CPU's own records (a CPU that never joined has none).
+_OWN_RECORDS = ("cpuid", "msrs", "msr_writes", "control_registers", "steps", "checks", "vmx", "controls", "exits",
+                "exceptions", "svm_instructions", "svm_exits")
+
+
+def _unanswered(cpu: CpuReport) -> Derivation:
+    """An AP that never reached the stub's code (status=unresponsive) or did not finish in time (timeout)."""
+    problems = []
+    if cpu.index == 0:
+        problems.append(f"the boot CPU's section ends with status={cpu.status}, but the boot CPU wrote the report")
+    if cpu.status == CpuStatus.UNRESPONSIVE:
+        why = "it did not reach the stub's code after INIT-SIPI-SIPI"
+        held = sum(len(getattr(cpu, name)) for name in _OWN_RECORDS)
+        if held:
+            problems.append(f"CPU {cpu.index} never joined (status={cpu.status}) but its section holds {held} of its "
+                            "records")
+        if cpu.join_us is not None:
+            problems.append(f"CPU {cpu.index} never joined (status={cpu.status}) but has join_us={cpu.join_us}")
+    else:
+        joined = f" after {cpu.join_us} us" if cpu.join_us is not None else ""
+        why = f"it joined{joined} but did not finish its checks in time" + \
+            (f" (it was in step {cpu.end_step})" if cpu.end_step else "")
+    return Derivation(Verdict.UNRESPONSIVE, why, problems)
+
+
+#: The boot CPU's steps for the whole machine (outside every section): not part of its own checks.
+_MACHINE_STEPS = (Step.CPU_DISCOVERY, Step.AP_START)
+
+
 def _ready_problems(walk: _Walk) -> list[str]:
     """What a ready run cannot hold: a failed step or check, a region with another revision than IA32_VMX_BASIC."""
     cpu, problems = walk.cpu, []
+    steps = [s for s in cpu.steps if s.name not in _MACHINE_STEPS]
     problems += [f"step name={s.name} state=fail in a run whose facts all pass"
-                 for s in cpu.steps if s.state == StepState.FAIL][:1]
-    last = {s.name: s.state for s in cpu.steps if s.name in tuple(Step)}
+                 for s in cpu.steps if s.state == StepState.FAIL][:1]   # the machine's steps too: they never fail
+    last = {s.name: s.state for s in steps if s.name in tuple(Step)}
     problems += [f"step name={name} state={state} is its last record in a run whose facts all pass"
                  for name, state in last.items() if state not in (StepState.OK, StepState.FAIL)][:1]
     problems += [f"check name={c.name} result={c.result} in a run whose facts all pass" for c in cpu.checks

@@ -44,6 +44,8 @@ def qemu_command(config: QemuConfig, qmp_fd: int, serial_fd: int, workdir: Path,
         "-device", f"isa-serial,chardev=serial0,iobase={config.serial_port:#x},irq=4",
         "-device", f"isa-debug-exit,iobase={ports.QEMU_DEBUG_EXIT_PORT:#x},iosize=0x04",
     ]
+    if not config.acpi:
+        cmd += ["-machine", "acpi=off"]
     if config.firmware == "ovmf-secboot":
         # The Secure Boot build keeps its variables in SMM-protected flash: q35 with SMM (OVMF README).
         cmd += ["-machine", "q35,smm=on", "-global", "driver=cfi.pflash01,property=secure,value=on"]

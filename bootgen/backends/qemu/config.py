@@ -27,6 +27,7 @@ class QemuConfig:
     firmware: str = "seabios"
     media: str = "kernel"           # kernel: -kernel ELF; cd / disk: boot an ISO
     qemu: str = defaults.QEMU_BINARY
+    acpi: bool = True               # False: no ACPI tables (-machine acpi=off, SeaBIOS): the stub finds no MADT
     nmi_every_s: float | None = None  # send the guest an NMI (QMP inject-nmi) this often while it runs
 
     @property
@@ -52,6 +53,8 @@ def validate(config: QemuConfig, host: Host | None = None) -> None:
     if config.memory_mib < defaults.MIN_MEMORY_MIB:
         raise UsageError(f"--memory must be at least {defaults.MIN_MEMORY_MIB} MiB (the stub is loaded at 16 MiB), "
                          f"not {config.memory_mib}")
+    if not config.acpi and config.firmware != "seabios":
+        raise UsageError("--no-acpi needs SeaBIOS (UEFI firmware always has ACPI tables)")
     if config.nmi_every_s is not None and not config.nmi_every_s > 0:
         raise UsageError("the NMI interval must be a positive number of seconds")
     if not config.image.is_file():
