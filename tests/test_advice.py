@@ -5,6 +5,18 @@ from __future__ import annotations
 import struct
 
 import pytest
+from stub_reports import (
+    UNRESPONSIVE,
+    after_vmptrld,
+    log_records,
+    probe,
+    ready,
+    replaced,
+    section,
+    smp_records,
+    stopped_at_vmxon,
+    until,
+)
 
 from bootgen.backends.outcome import Ending, RunOutcome
 from bootgen.render.jsondoc import to_json
@@ -14,7 +26,6 @@ from bootgen.verdict.advice import advise
 from bootgen.verdict.evaluate import evaluate
 
 from conftest import DATA
-from stub_reports import after_vmptrld, log_records, ready, replaced, stopped_at_vmxon, until
 from test_protocol import make_report
 
 
@@ -251,12 +262,15 @@ def _report_for(verdict: Verdict) -> list[str]:
                                            "verdict name=svm-disabled-by-firmware msr=0xc0010114"],
         Verdict.SVM_IN_USE: log_records("qemu-tcg-inject-svme-preset.log"),
         Verdict.VMRUN_FAILED: log_records("qemu-tcg-inject-asid-zero.log"),
+        Verdict.UNRESPONSIVE: smp_records(section(0, probe()), section(1, [UNRESPONSIVE], "status=unresponsive",
+                                                                        entry=[])),
     }[verdict]
 
 
 @pytest.mark.parametrize("verdict", [v for v in Verdict if v is not Verdict.NO_VERDICT])
 def test_every_stub_verdict_has_advice(verdict):
-    result = evaluate(make_report(_report_for(verdict)))
+    protocol = 2 if verdict is Verdict.UNRESPONSIVE else 1  # only a report with per-CPU sections has it
+    result = evaluate(make_report(_report_for(verdict), protocol=protocol))
     assert result.verdict is verdict
     lines = advise(result)
     assert lines and all(isinstance(line, str) and line.strip() for line in lines)

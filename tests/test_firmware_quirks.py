@@ -8,11 +8,13 @@ prove, say what to do, and refuse the verdict the stub gave before these paths e
 
 from __future__ import annotations
 
+from stub_reports import after_vmptrld, ready, replaced, until
+
 from bootgen.render.jsondoc import to_json
 from bootgen.render.text import to_text
 from bootgen.verdict import Verdict
 from bootgen.verdict.evaluate import CONTRADICTION, evaluate
-from stub_reports import after_vmptrld, ready, replaced, until
+
 from test_protocol import make_report
 
 _FC_READ = "msr index=0x0000003a"

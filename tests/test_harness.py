@@ -14,6 +14,8 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
+from processes import alive, children, wait_for
+from stub_reports import ready
 
 from bootgen.backends.outcome import Ending, RunOutcome
 from bootgen.backends.qemu import QemuConfig, run_qemu
@@ -21,9 +23,8 @@ from bootgen.backends.qemu.command import SANDBOX, qemu_command
 from bootgen.image.iso import IsoConfig, build_iso
 from bootgen.verdict import Verdict
 from bootgen.verdict.evaluate import evaluate
+
 from conftest import DATA, ROOT
-from processes import alive, children, wait_for
-from stub_reports import ready
 from test_protocol import make_report
 
 

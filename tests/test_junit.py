@@ -84,7 +84,12 @@ def test_ready_log_passes_every_case():
 def test_every_outcome_has_the_same_cases(log):
     """Ready, no VMX, a page fault, a failed VM entry, a double VMXON, VMEXIT_INVALID: one plan per technology."""
     result = evaluate((DATA / log).read_bytes())
-    assert plan_of(suite_of(junit_xml(result))) == (SVM_PLAN if result.facts.technology == "svm" else FULL_PLAN)
+    plan = plan_of(suite_of(junit_xml(result)))
+    base = SVM_PLAN if result.facts.technology == "svm" else FULL_PLAN
+    # Protocol 2: one case per CPU, just before the verdict; the rest is the boot CPU's plan.
+    cpus = [("cpus", f"cpu {c.index} (APIC {c.apic_id:#04x})") for c in result.cpus] if result.report.sectioned \
+        else []
+    assert plan == [*base[:-1], *cpus, base[-1]]
 
 
 def test_svm_ready_and_vmexit_invalid():
@@ -260,7 +265,9 @@ def test_cli_run_names_the_suite_after_its_configuration(tmp_path, stub_elf):
     suite = suite_of(out.read_bytes())
     assert suite.get("name") == \
         "bootgen.qemu.qemu64.accel=tcg.firmware=seabios.media=kernel.smp=2.memory=128.append=mode=vmxon_screen=on"
-    assert plan_of(suite) == SVM_PLAN and state(cases_of(suite)["exit-1-cpuid"]) == "skipped"
+    cpus = [("cpus", "cpu 0 (APIC 0x00)"), ("cpus", "cpu 1 (APIC 0x01)")]  # protocol 2: one case per CPU
+    assert plan_of(suite) == [*SVM_PLAN[:-1], *cpus, SVM_PLAN[-1]]
+    assert state(cases_of(suite)["exit-1-cpuid"]) == "skipped"
     properties = {p.get("name"): p.get("value") for p in suite.iter("property")}
     assert properties["backend"] == "qemu" and properties["cpu-model"] == "qemu64" and properties["smp"] == "2"
 

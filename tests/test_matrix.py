@@ -50,7 +50,7 @@ def test_a_bad_matrix_is_one_usage_error(tmp_path, text, message):
 
 def test_an_unknown_shipped_matrix_names_the_shipped_ones():
     proc = run_cli("matrix", "nosuch")
-    assert proc.returncode == 2 and "bochs-models, faults" in proc.stderr
+    assert proc.returncode == 2 and "bochs-models, every-cpu, faults" in proc.stderr
 
 
 def test_the_shipped_fault_matrix_is_the_contracts():
@@ -128,7 +128,7 @@ def test_a_run_that_cannot_start_is_an_error_with_its_status(tmp_path):
 
 @pytest.mark.bochs
 @pytest.mark.grub
-@pytest.mark.parametrize("matrix", ["faults", "bochs-models"])
+@pytest.mark.parametrize("matrix", ["faults", "bochs-models", "every-cpu"])
 def test_the_shipped_matrices_pass(tmp_path, matrix):
     out = tmp_path / "m.json"
     proc = run_cli("matrix", matrix, "-j", "2", "--json", str(out), timeout=600)

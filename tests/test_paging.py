@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import lief
 import pytest
+from test_screen import assert_shows_report_tail, framebuffer_text, look
 
 from bootgen.backends.qemu import QemuConfig, run_qemu
 from bootgen.verdict import Verdict
 from bootgen.verdict.evaluate import evaluate
-from test_screen import assert_shows_report_tail, framebuffer_text, look
 
 pytestmark = pytest.mark.qemu
 

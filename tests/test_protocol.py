@@ -14,12 +14,13 @@ from conftest import DATA
 REAL_LOG = (DATA / "qemu-tcg-no-vmx.log").read_bytes()
 
 
-def make_report(records: list[str], *, count: int | None = None, crc: int | None = None) -> bytes:
+def make_report(records: list[str], *, count: int | None = None, crc: int | None = None, protocol: int = 1) -> bytes:
     """A report as the stub writes it (CRLF on the wire, CRC over LF-terminated records)."""
     body = "".join(r + "\n" for r in records)
     crc = zlib.crc32(body.encode()) if crc is None else crc
     count = len(records) if count is None else count
-    text = "SeaBIOS noise\n#BOOTGEN begin proto=1 stub=0.1.0\n" + body + f"#BOOTGEN end records={count} crc32={crc:08x}\n"
+    text = f"SeaBIOS noise\n#BOOTGEN begin proto={protocol} stub=0.1.0\n" + body + \
+        f"#BOOTGEN end records={count} crc32={crc:08x}\n"
     return text.replace("\n", "\r\n").encode()
 
 

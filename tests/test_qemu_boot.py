@@ -57,7 +57,7 @@ def test_ud2_json_carries_the_vector(stub_elf):
     assert proc.returncode == 1
     doc = json.loads(proc.stdout)
     assert doc["verdict"] == "fault" and doc["vector"] == 6 and doc["exception"]["vector"] == 6
-    assert doc["backend"] == "qemu" and doc["protocol"] == 1 and doc["run"]["ending"] == "guest-exit"
+    assert doc["backend"] == "qemu" and doc["protocol"] == 2 and doc["run"]["ending"] == "guest-exit"
 
 
 def test_serial_port_from_command_line(stub_elf):

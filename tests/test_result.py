@@ -1,5 +1,7 @@
 """Verdicts: only a complete, self-consistent report is believed; exit statuses."""
 
+from stub_reports import ready, stopped_at_vmxon, without
+
 from bootgen.backends.outcome import Ending, RunOutcome
 from bootgen.render.jsondoc import to_json
 from bootgen.render.text import to_text
@@ -7,9 +9,7 @@ from bootgen.verdict import ExitStatus, Verdict, exit_status
 from bootgen.verdict.evaluate import evaluate
 
 from conftest import DATA
-from stub_reports import ready, stopped_at_vmxon, without
 from test_protocol import make_report
-
 
 
 def test_vmx_ready_needs_successful_vmxon_and_vmxoff():

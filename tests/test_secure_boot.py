@@ -10,6 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from stub_reports import ready
 
 from bootgen.backends.firmware import ovmf_available
 from bootgen.backends.firmware_output import gave_up, secure_boot_refusals
@@ -20,7 +21,6 @@ from bootgen.render.jsondoc import to_json
 from bootgen.render.text import to_text
 from bootgen.verdict import Verdict
 from bootgen.verdict.evaluate import SECURE_BOOT_REFUSED, evaluate
-from stub_reports import ready
 
 from test_protocol import make_report
 

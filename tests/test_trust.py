@@ -8,14 +8,16 @@ import re
 import xml.etree.ElementTree as ET
 
 import pytest
-from hypothesis import HealthCheck, given, settings, strategies as st
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from stub_reports import log_records, ready, replaced
 
 from bootgen.contract.exit_status import ExitStatus, exit_status
 from bootgen.render.jsondoc import to_json
 from bootgen.render.junit import junit_xml
 from bootgen.verdict import Verdict
 from bootgen.verdict.evaluate import CONTRADICTION, evaluate
-from stub_reports import log_records, ready, replaced
+
 from test_protocol import make_report
 
 READY_LOGS = ("bochs-sandy-bridge.log", "bochs-skylake-x.log", "bochs-penryn.log", "bochs-yonah.log",

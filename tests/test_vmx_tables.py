@@ -1,12 +1,13 @@
 """Exit reasons and VM-instruction errors named as in the SDM (Vol. 3D appendix C; Vol. 3C table 31-1)."""
 
+from stub_reports import after_vmptrld, ready, without
+
 from bootgen.arch.vmx_exits import exit_reason_name, instruction_error_name
 from bootgen.render.jsondoc import to_json
 from bootgen.render.text import to_text
 from bootgen.verdict import Verdict
 from bootgen.verdict.evaluate import evaluate
 
-from stub_reports import after_vmptrld, ready, without
 from test_protocol import make_report
 
 
