@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ..contract.records import CrPhase, Insn
+from ..contract.records import CrPhase, Insn, WarningKind
 from ..contract.smp import CpuSource
 from ..decode.svm import vm_cr
 from ..report.model import Boot, CpuReport, Report, VmxInstruction
@@ -17,6 +17,8 @@ CPU_SCOPE_NOTE = ("only the boot CPU was checked: firmware can set up the other 
                   "and they were not looked at")
 #: Protocol version 2 with cpus=all: every CPU the MADT (or the broadcast) found has its section.
 CPU_SCOPE_ALL = "every-cpu"
+#: ... except those past the stub's limit (its cpu-limit warning): found, not checked.
+CPU_SCOPE_LIMITED = "cpu-limit"
 
 
 def cpu_scope(report: Report) -> tuple[str, str]:
@@ -25,6 +27,9 @@ def cpu_scope(report: Report) -> tuple[str, str]:
     if smp is None or smp.source == CpuSource.BOOT_ONLY:
         return CPU_SCOPE, CPU_SCOPE_NOTE
     found = "the ACPI MADT lists" if smp.source == CpuSource.MADT else "answered the broadcast INIT-SIPI-SIPI"
+    if any(w.what == WarningKind.CPU_LIMIT for w in report.warnings):
+        return CPU_SCOPE_LIMITED, (f"{len(report.cpus)} of the logical CPUs that {found} were checked: the rest "
+                                   "are past the stub's limit (see the cpu-limit warning)")
     return CPU_SCOPE_ALL, f"every logical CPU that {found} was checked ({len(report.cpus)})"
 
 

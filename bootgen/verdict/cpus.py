@@ -111,15 +111,18 @@ def cpu_list(indices: list[int]) -> str:
     return ", ".join(parts)
 
 
-def overall(results: list[CpuResult]) -> tuple[Verdict, str]:
-    """The machine's verdict and reason from its CPUs' (one CPU: that CPU's)."""
-    if len(results) == 1:
+def overall(results: list[CpuResult], more_found: bool = False) -> tuple[Verdict, str]:
+    """The machine's verdict and reason from its CPUs' (one CPU: that CPU's). ``more_found``: the stub found
+    CPUs it could not check (its cpu-limit warning), so "all" would overstate what a ready verdict covers."""
+    if len(results) == 1 and not more_found:
         return results[0].verdict, results[0].reason
     n = len(results)
     if all(r.verdict.ready for r in results):
         verdict = next(v for v in SEVERITY if any(r.verdict is v for r in results))
         name = "VT-x" if verdict is Verdict.VMX_READY else "AMD-V"
-        return verdict, f"{name} works on all {n} CPUs: {results[0].reason}"
+        where = f"the {n} CPU{'s' if n > 1 else ''} checked (more were found: see the cpu-limit warning)" \
+            if more_found else f"all {n} CPUs"
+        return verdict, f"{name} works on {where}: {results[0].reason}"
     verdict = next((v for v in SEVERITY if not v.ready and any(r.verdict is v for r in results)),
                    next(r.verdict for r in results if not r.verdict.ready))
     hit = [r for r in results if r.verdict is verdict]

@@ -16,6 +16,7 @@ from typing import BinaryIO
 
 from ..backends.firmware_output import Refusal, secure_boot_refusals
 from ..backends.outcome import Ending, RunOutcome
+from ..contract.machine import WarningKind
 from ..contract.verdicts import Verdict
 from ..decode.facts import CpuFacts, decode_cpu
 from ..report import model
@@ -91,7 +92,7 @@ def judge(report: model.Report, outcome: RunOutcome | None = None, refusals: lis
             return _rejected(report, facts, f"{CONTRADICTION}: " + "; ".join(problems), outcome,
                              {"contradictions": problems})
         cpus = [judge_cpu(report, cpu, facts if cpu is report.boot_cpu else None) for cpu in report.cpus]
-        verdict, reason = overall(cpus)
+        verdict, reason = overall(cpus, any(w.what == WarningKind.CPU_LIMIT for w in report.warnings))
         result = Result(verdict, reason, report, facts, outcome, cpus=cpus)
         deciding = result.deciding
         result.detail = dict(deciding.detail) if deciding else {}

@@ -111,8 +111,11 @@ static int icr_send(u32 dest, int all_but_self, u32 low)
 	if (all_but_self)
 		low |= ICR_ALL_EXCLUDING_SELF;
 	int mode = apic_mode();
-	if (mode == APIC_X2) /* one 64-bit write, destination in bits 63:32 (SDM Vol. 3A, 11.12.9) */
+	if (mode == APIC_X2) { /* one 64-bit write, destination in bits 63:32 (SDM Vol. 3A, 11.12.9) */
+		/* WRMSR to an x2APIC register does not serialize: MFENCE;LFENCE first (SDM Vol. 3A, 11.12.3). */
+		__asm__ volatile("mfence; lfence" ::: "memory");
 		return wrmsr_safe(IA32_X2APIC_ICR, ((u64)dest << 32) | low) >= 0 ? -1 : 0;
+	}
 	u32 regs;
 	if (mode != APIC_X || apic_xapic_registers(&regs) < 0)
 		return -1;

@@ -13,6 +13,9 @@
 #define CALIBRATION_MS 10
 /* Reads of port 0x61 before the PIT counts as broken: about a microsecond each on a PC, far more than 10 ms. */
 #define CALIBRATION_READS 4000000u
+/* Fewer reads than this in 10 ms is an edge that was not the count's end (Linux's pit_calibrate_tsc asks
+ * 1000; a read under nested virtualization can take tens of microseconds, so fewer are asked here). */
+#define MIN_CALIBRATION_READS 100u
 #define MIN_TSC_KHZ 100u /* slower than this is no TSC worth timing with (Bochs's counts 1 MHz) */
 #define ASSUMED_TSC_KHZ 5000000u /* no PIT: 5 GHz, faster than any TSC, so every delay is at least as long */
 
@@ -30,11 +33,15 @@ int timer_init(void)
 	outb(PIT_CHANNEL2, (u8)(count >> 8));
 	u64 start = rdtsc();
 	u32 reads = 0;
-	while (!(inb(PORT_B) & PORT_B_OUT2) && ++reads < CALIBRATION_READS)
-		;
+	/* Mode 0 drives OUT2 low until the count runs out (8254 data sheet): high at once is no PIT at all. */
+	if (inb(PORT_B) & PORT_B_OUT2)
+		reads = CALIBRATION_READS;
+	while (reads < CALIBRATION_READS && !(inb(PORT_B) & PORT_B_OUT2))
+		reads++;
 	u64 cycles = rdtsc() - start;
 	outb(PORT_B, b);
-	if (reads >= CALIBRATION_READS || (cycles >> 32) || cycles < CALIBRATION_MS * MIN_TSC_KHZ)
+	if (reads >= CALIBRATION_READS || reads < MIN_CALIBRATION_READS || (cycles >> 32) ||
+	    cycles < CALIBRATION_MS * MIN_TSC_KHZ)
 		return -1;
 	tsc_khz = (u32)cycles / CALIBRATION_MS;
 	return 0;

@@ -30,9 +30,9 @@ NORETURN void ap_main(u32 index, u32 apic_id)
 	cpu->index = index;
 	descriptors_init(cpu);
 	report_to_buffer(cpu->report_buffer, sizeof(cpu->report_buffer)); /* before anything could report */
+	cpu->smp.join_tsc = rdtsc(); /* before the join: the boot CPU reads it, whole, only once it has joined */
 	if (!ap_state_move(&cpu->smp.state, AP_STARTING, AP_JOINED))
 		halt_forever(); /* too late: the boot CPU reported it unresponsive */
-	cpu->smp.join_tsc = rdtsc();
 	if (smp.apic_mode == APIC_X2)
 		apic_enable_x2apic(); /* every CPU in the boot CPU's mode (INIT keeps x2APIC mode: SDM Vol. 3A, 11.12.5) */
 	cpu->smp.apic_id = apic_id;

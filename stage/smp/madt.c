@@ -83,11 +83,15 @@ static const struct table_header *table_at(u64 address, const char *signature)
 }
 
 /* The MADT from the XSDT (ACPI 2.0+) or the RSDT: 8- or 4-byte entries after the header. */
+#define RSDP_MAX_LENGTH 256
+
 static const struct table_header *find_madt(const struct rsdp *r, const char **why)
 {
 	const struct table_header *root = NULL;
 	u32 entry = 4;
-	if (r->revision >= 2 && r->length >= sizeof(*r) && sum((const u8 *)r, r->length) == 0)
+	/* ACPI 6.5, 5.2.5.3: the RSDP is 36 bytes from revision 2 on; a wild length is no RSDP to sum over. */
+	if (r->revision >= 2 && r->length >= sizeof(*r) && r->length <= RSDP_MAX_LENGTH &&
+	    sum((const u8 *)r, r->length) == 0)
 		root = table_at(r->xsdt, "XSDT"), entry = 8;
 	if (!root)
 		root = table_at(r->rsdt, "RSDT"), entry = 4;

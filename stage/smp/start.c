@@ -59,14 +59,20 @@ static int listed_already(u32 apic)
 static void found(const struct madt_processor *p, void *ctx)
 {
 	(void)ctx;
+	static int boot_cpu_listed;
 	smp.listed++;
 	int usable = (p->flags & MADT_FLAG_ENABLED) != 0;
 	u32 index = 0;
-	if (usable && p->apic_id != smp.boot_apic_id) {
-		/* An 8-bit xAPIC destination cannot name an ID above 254 (SDM Vol. 3A, 11.6.2.1). */
-		if (listed_already(p->apic_id) || (smp.apic_mode == APIC_X && p->apic_id > 254)) {
+	if (usable && p->apic_id == smp.boot_apic_id) {
+		/* Firmware may list a CPU twice (a local APIC and a local x2APIC entry): its first entry counts. */
+		usable = !boot_cpu_listed;
+		boot_cpu_listed = 1;
+	} else if (usable) {
+		if (listed_already(p->apic_id)) {
 			usable = 0;
-		} else if (smp.count >= CPU_MAX) {
+		} else if (smp.count >= CPU_MAX || (smp.apic_mode == APIC_X && p->apic_id > 254)) {
+			/* Past the stub's limit, or an ID an 8-bit xAPIC destination cannot name (SDM Vol. 3A,
+			 * 11.6.2.1): listed, not checked, and a warning says so. */
 			usable = 0;
 			smp.beyond_limit++;
 		} else {
@@ -116,6 +122,8 @@ int smp_ap_area(u32 *at, u32 *size)
 void smp_ap_area_unreachable(void)
 {
 	smp.page = 0;
+	ap_cpus = NULL; /* no AP has a structure the boot CPU may look at */
+	ap_capacity = 1;
 	smp.why = "the APs' structures could not be mapped: the APs are not started";
 }
 
@@ -141,7 +149,8 @@ void smp_discover(const struct smp_setup *setup)
 		smp.source = smp.madt ? CPU_SOURCE_MADT : CPU_SOURCE_BROADCAST;
 		smp.broadcast = !smp.madt;
 		if (smp.beyond_limit)
-			rec_warning(WARN_CPU_LIMIT, "the MADT lists more CPUs than the stub checks: the rest are listed only");
+			rec_warning(WARN_CPU_LIMIT, "the MADT lists CPUs the stub cannot check (beyond its limit, or x2APIC "
+						    "IDs that xAPIC mode cannot address): they are listed only");
 		if ((smp.count > 1 || smp.broadcast) && place_ap_cpus(setup)) {
 			smp.page = low_memory_page(setup, (u32)(ap_trampoline_end - ap_trampoline));
 			if (smp.page)
@@ -192,6 +201,8 @@ static void send_sipis(u32 last)
  */
 void smp_wait_for_joins(u32 last)
 {
+	if (last > ap_capacity)
+		last = ap_capacity; /* CPUs without a structure were never started */
 	for (u32 i = 1; i < last; i++)
 		while (!smp.broadcast && cpu_at(i)->smp.state == AP_STARTING && !timer_passed(smp.join_deadline))
 			__asm__ volatile("pause");
@@ -217,8 +228,14 @@ static void start_broadcast(void)
 	}
 	smp.join_deadline = timer_deadline_ms(AP_JOIN_DEADLINE_MS);
 	smp_wait_for_joins(ap_capacity);
-	u32 answered = ap_next_index < ap_capacity ? ap_next_index : ap_capacity;
+	u32 came = ap_next_index;
+	u32 answered = came < ap_capacity ? came : ap_capacity;
 	smp.count = answered;
+	if (came > ap_capacity) { /* they parked in the start-up code: counted, not checked */
+		smp.beyond_limit = came - ap_capacity;
+		rec_warning(WARN_CPU_LIMIT, "more CPUs answered the broadcast than the stub had room to check: "
+					    "the rest were parked unchecked");
+	}
 	for (u32 i = 1; i < answered; i++) {
 		smp.sipi_sent[i] = 1;
 		rec_processor(ap_apic_ids[i], PROCESSOR_ANSWERED, 0, 0, 1, i);

@@ -10,7 +10,7 @@ struct smp_state {
 	const char *why;        /* why the MADT was not used, or why no AP is started */
 	u32 madt;
 	u32 listed;             /* processor entries in the MADT */
-	u32 beyond_limit;       /* usable ones past CPU_MAX */
+	u32 beyond_limit;       /* enabled ones not checked: past CPU_MAX or the room, or xAPIC-unaddressable */
 	u32 count;              /* CPUs with a section, the boot CPU included */
 	int broadcast;
 	u32 page;               /* the APs' start-up page; 0: none */
