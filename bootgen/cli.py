@@ -126,10 +126,16 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--power-cycle", metavar="CMD",
                    help="serial backend: a shell command run once the console is open, to (re)boot the box (a PDU, "
                         "`ipmitool ... chassis power cycle`)")
+    r.add_argument("--lg-env", type=Path, metavar="FILE",
+                   help="labgrid backend: the labgrid environment file (default $LG_ENV); its target's console and "
+                        "power drivers boot and read the box")
+    r.add_argument("--lg-target", metavar="NAME",
+                   help="labgrid backend: the environment's target (default main)")
     r.add_argument("--timeout", type=_positive_float, metavar="S",
                    help=f"seconds from start to verdict (default: QEMU {defaults.QEMU_TIMEOUT_S['kernel']:g} for "
                         f"-kernel, {defaults.QEMU_TIMEOUT_S['cd']:g} for an ISO; Bochs {defaults.BOCHS_TIMEOUT_S:g}; "
-                        f"serial {defaults.SERIAL_TIMEOUT_S:g})")
+                        f"serial {defaults.SERIAL_TIMEOUT_S:g}; labgrid: the BootgenDriver's, "
+                        f"{defaults.SERIAL_TIMEOUT_S:g} unless its environment says)")
     r.add_argument("--expect", type=_verdict, metavar="VERDICT",
                    help="exit 0 only if this verdict is reached")
     r.add_argument("--json", action="store_true", help="print the result as JSON")

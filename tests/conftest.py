@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import shutil
 import subprocess
@@ -22,6 +23,8 @@ def pytest_collection_modifyitems(config, items):
         "qemu": None if shutil.which("qemu-system-x86_64") else "qemu-system-x86_64 is not installed",
         "bochs": None if shutil.which("bochs") else "bochs is not installed",
         "grub": None if shutil.which("grub-mkimage") else "grub-mkimage is not installed",
+        "labgrid": None if importlib.util.find_spec("labgrid") else
+        "labgrid is not installed (pip install 'bootgen[labgrid]')",
     }
     for item in items:
         for marker, reason in missing.items():

@@ -188,7 +188,7 @@ LAYERS = (
     {"bootgen.report", "bootgen.image", "bootgen.backends"},
     {"bootgen.decode"},
     {"bootgen.verdict"},
-    {"bootgen.render", "bootgen.tools", "bootgen.matrix"},
+    {"bootgen.render", "bootgen.tools", "bootgen.matrix", "bootgen.lab"},
     {"bootgen.commands"},
     {"bootgen.cli", "bootgen.api", "bootgen.pytest_plugin", "bootgen.__main__", "bootgen"},
 )

@@ -44,7 +44,8 @@ def make_root(root: Path, *, cpu_flags: str = "fpu vmx sse2", nested: str | None
 
 def make_host(root: Path, *, tools: tuple[str, ...] = TOOLS, access: bool = True, modules: bool = True,
               bochs: str | None = None, bochs_models: tuple[str, ...] = ("pentium", "corei7_skylake_x"),
-              kvm_trial: str | None = None, sources: str | None = "checkout") -> Host:
+              kvm_trial: str | None = None, sources: str | None = "checkout",
+              distributions: tuple[str, ...] = ("labgrid", "pyserial-labgrid")) -> Host:
     return Host(
         kvm_guest_trial=lambda: kvm_trial,
         stub_sources=lambda: None if sources is None else root / sources,
@@ -54,6 +55,7 @@ def make_host(root: Path, *, tools: tuple[str, ...] = TOOLS, access: bool = True
         can_import=lambda module: modules,
         bochs_unavailable=lambda: bochs,
         bochs_models=lambda: list(bochs_models),
+        distributions=lambda: set(distributions),
     )
 
 
@@ -68,7 +70,16 @@ def test_complete_host_passes(tmp_path):
     names = [c.name for c in checks]
     assert names == ["gcc", "ld", "grub-mkimage", "grub-i386-pc", "grub-x86_64-efi", "qemu", "ovmf", "bochs",
                      "bochs-vtx", "kvm", "host-cpu", "kvm-nested", "stub-sources", "python-lief", "python-pycdlib",
-                     "python-qemu.qmp", "python-rich"]
+                     "python-qemu.qmp", "python-rich", "extra-serial", "extra-labgrid"]
+
+
+def test_both_serial_distributions_are_warned_about(tmp_path):
+    checks = by_name(run_checks(make_host(make_root(tmp_path), distributions=("pyserial", "pyserial-labgrid"))))
+    assert checks["extra-serial-twice"].status is Status.WARN
+    assert "bootgen[labgrid]" in checks["extra-serial-twice"].hint
+    missing = by_name(run_checks(make_host(make_root(tmp_path), modules=False)))
+    assert missing["extra-labgrid"].status is Status.WARN and missing["extra-serial"].status is Status.WARN
+    assert doctor.exit_status(list(missing.values())) == 1  # the required modules fail; the extras only warn
 
 
 @pytest.mark.parametrize("tool, check", [("gcc", "gcc"), ("ld", "ld"), ("grub-mkimage", "grub-mkimage"),

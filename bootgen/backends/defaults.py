@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-BACKENDS = ("qemu", "bochs", "serial", "auto")
+BACKENDS = ("qemu", "bochs", "serial", "labgrid", "auto")
 DEFAULT_BACKEND = "qemu"
 
 # QEMU
@@ -26,5 +26,7 @@ BOCHS_CPU_MODEL = "corei7_sandy_bridge_2600k"
 BOCHS_MEMORY_MIB = 64
 BOCHS_TIMEOUT_S = 120.0
 
+#: The backends that read a box's console (bootgen's own reader, or labgrid's console drivers).
+CONSOLE_BACKENDS = ("serial", "labgrid")
 #: A real box over its console: POST, the boot menu and GRUB come first (backends/serial/config.py).
 SERIAL_TIMEOUT_S = 300.0

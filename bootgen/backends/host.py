@@ -78,6 +78,12 @@ def _stub_sources() -> Path | None:
         return None
 
 
+def _distributions() -> set[str]:
+    """The installed Python distributions' names, lower case (importlib.metadata)."""
+    from importlib import metadata
+    return {(d.metadata["Name"] or "").lower() for d in metadata.distributions()}
+
+
 def _can_import(module: str) -> bool:
     try:
         return importlib.util.find_spec(module) is not None
@@ -111,6 +117,7 @@ class Host:
     bochs_models: Callable[[], list[str]] = field(default=_bochs_models)
     kvm_guest_trial: Callable[[], str | None] = field(default=_kvm_guest_trial)
     stub_sources: Callable[[], Path | None] = field(default=_stub_sources)
+    distributions: Callable[[], set[str]] = field(default=_distributions)
 
     def path(self, absolute: Path | str) -> Path:
         return self.root / str(absolute).lstrip("/")

@@ -39,12 +39,16 @@ def cmd_run(args: argparse.Namespace) -> int:
             print(f"bootgen: testing {choice.tested}", file=sys.stderr)
     if args.backend != "serial" and (args.device or args.power_cycle or args.baud):
         raise UsageError("--device, --baud and --power-cycle are for --backend serial (a real box's console)")
+    if args.backend != "labgrid" and (args.lg_env or args.lg_target):
+        raise UsageError("--lg-env and --lg-target are for --backend labgrid (a labgrid environment's target)")
     from ..render.progress import Progress, wanted
     with Progress(wanted(args.quiet, args.json)) as progress:
         if args.backend == "qemu":
             outcome, extra, suite = _run_qemu(args, progress)
         elif args.backend == "serial":
             outcome, extra, suite = _run_serial(args, progress)
+        elif args.backend == "labgrid":
+            outcome, extra, suite = _run_labgrid(args, progress)
         else:
             outcome, extra, suite = _run_bochs(args, progress)
     from ..contract.exit_status import exit_status
@@ -185,3 +189,19 @@ def _run_serial(args: argparse.Namespace, progress):
     from ..render.junit_plan import SuiteIdentity
     suite = SuiteIdentity("serial", args.device.removeprefix("/dev/"), custom_name=args.junit_suite)
     return outcome, {"device": args.device, "baud": config.baud}, suite
+
+
+def _run_labgrid(args: argparse.Namespace, progress):
+    if problems := _serial_cannot(args):
+        raise UsageError(problems[0])
+    from ..lab.run import DEFAULT_TARGET, LabgridConfig, env_file, run_labgrid  # one line if labgrid is missing
+    config = LabgridConfig(env_file(args.lg_env), args.lg_target or DEFAULT_TARGET, args.timeout)
+    import logging
+    if not logging.getLogger().handlers:  # labgrid logs its errors too: the one line below says it
+        logging.getLogger().addHandler(logging.NullHandler())
+    progress.phase(f"labgrid target {config.target} of {config.env_file.name}",
+                   deadline=args.started + (config.timeout_s or defaults.SERIAL_TIMEOUT_S))
+    outcome = run_labgrid(config, started=args.started, on_phase=progress)
+    from ..render.junit_plan import SuiteIdentity
+    suite = SuiteIdentity("labgrid", config.target, custom_name=args.junit_suite)
+    return outcome, {"env": str(config.env_file), "target": config.target}, suite

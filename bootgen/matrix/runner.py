@@ -51,10 +51,19 @@ class _Running:
                 proc.kill()
 
 
-def _run_one(entry: Entry, running: _Running, device_locks: dict[str, threading.Lock]) -> Outcome:
-    device = entry.option("device")
-    if isinstance(device, str):  # one reader per console: runs on the same box take turns
-        with device_locks[device]:
+def _box(entry: Entry) -> str | None:
+    """The real box an entry reads, if any: its console device, or its labgrid environment and target."""
+    if isinstance(device := entry.option("device"), str):
+        return device
+    if entry.option("backend") == "labgrid":
+        return f"{entry.option('lg_env')}#{entry.option('lg_target') or 'main'}"
+    return None
+
+
+def _run_one(entry: Entry, running: _Running, box_locks: dict[str, threading.Lock]) -> Outcome:
+    box = _box(entry)
+    if box is not None:  # one reader per console, one power switch per box: runs on the same box take turns
+        with box_locks[box]:
             return _run_alone(entry, running)
     return _run_alone(entry, running)
 
@@ -89,7 +98,7 @@ def run_matrix(entries: list[Entry], jobs: int, done: Callable[[Outcome, int], N
     interruption ends the matrix early."""
     running = _Running()
     results = {} if results is None else results
-    device_locks = {str(e.option("device")): threading.Lock() for e in entries if e.option("device")}
+    device_locks = {box: threading.Lock() for e in entries if (box := _box(e)) is not None}
     with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
         try:
             for future in as_completed([pool.submit(_run_one, e, running, device_locks) for e in entries]):

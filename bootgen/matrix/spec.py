@@ -31,7 +31,7 @@ RUN_KEYS: dict[str, tuple[type, str]] = {
     "accel": (str, "--accel"), "firmware": (str, "--firmware"), "media": (str, "--media"), "smp": (int, "--smp"),
     "memory": (int, "--memory"), "append": (str, "--append"), "timeout": (float, "--timeout"),
     "image": (str, "--image"), "device": (str, "--device"), "baud": (int, "--baud"),
-    "power_cycle": (str, "--power-cycle"),
+    "power_cycle": (str, "--power-cycle"), "lg_env": (str, "--lg-env"), "lg_target": (str, "--lg-target"),
 }
 
 
@@ -121,7 +121,7 @@ def load(path: Path) -> list[Entry]:
             raise UsageError(f"{where}: backend serial needs a device")
         if options.get("device") == "-":
             raise UsageError(f"{where}: a matrix run cannot read standard input: give the box's device")
-        for key in ("image", "device"):  # relative to the matrix file, not to where bootgen runs
+        for key in ("image", "device", "lg_env"):  # relative to the matrix file, not to where bootgen runs
             value = options.get(key)
             if isinstance(value, str) and "://" not in value and not Path(value).is_absolute():
                 options[key] = str((path.parent / value).resolve())

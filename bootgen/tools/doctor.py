@@ -198,6 +198,28 @@ def check_python(host: Host) -> list[Check]:
     return out
 
 
+EXTRAS_HINT = "pip install 'bootgen[labgrid]' (it covers --backend serial too)"
+
+
+def check_extras(host: Host) -> list[Check]:
+    """The optional extras: serial devices (pyserial, or labgrid's fork of it) and labgrid."""
+    out = []
+    if host.can_import("serial"):
+        out.append(Check("extra-serial", Status.PASS, "the serial module (--backend serial on devices and RFC 2217)"))
+    else:
+        out.append(Check("extra-serial", Status.WARN, "no serial module: --backend serial reads tcp:// consoles and "
+                         "standard input only", EXTRAS_HINT + ", or 'bootgen[serial]'"))
+    if host.can_import("labgrid"):
+        out.append(Check("extra-labgrid", Status.PASS, "labgrid (--backend labgrid, bootgen.lab's BootgenDriver)"))
+    else:
+        out.append(Check("extra-labgrid", Status.WARN, "labgrid is not installed: no --backend labgrid", EXTRAS_HINT))
+    if {"pyserial", "pyserial-labgrid"} <= host.distributions():
+        out.append(Check("extra-serial-twice", Status.WARN, "pyserial and pyserial-labgrid are both installed and "
+                         "write the same serial module: removing one breaks the other",
+                         "pip uninstall -y pyserial pyserial-labgrid, then " + EXTRAS_HINT))
+    return out
+
+
 def run_checks(host: Host | None = None) -> list[Check]:
     """Every check, in a fixed order."""
     host = host or Host()
@@ -205,6 +227,7 @@ def run_checks(host: Host | None = None) -> list[Check]:
     return [
         *check_toolchain(host), *check_grub(host), *check_qemu(host), *check_ovmf(host), *check_bochs(host),
         *check_kvm(host), *flag_checks, *check_nested(host, flags), *check_sources(host), *check_python(host),
+        *check_extras(host),
     ]
 
 

@@ -12,6 +12,7 @@ from collections.abc import Callable
 
 from ..arch import exceptions, vmx_exits
 from ..arch.vmx_exits import exit_reason_name, instruction_error_name
+from ..backends.defaults import CONSOLE_BACKENDS
 from ..backends.outcome import Ending
 from ..contract import ports
 from ..contract.injects import Inject
@@ -248,7 +249,7 @@ def _no_verdict(result: Result) -> list[str]:
     if ending is Ending.CONSOLE_CLOSED:
         return ["the box's console closed before its report was whole: check the cable, the console server or the "
                 "Serial-over-LAN session, then run again (`--keep-log PATH` keeps what arrived)"]
-    if outcome is not None and outcome.backend == "serial" and ending is Ending.TIMEOUT:
+    if outcome is not None and outcome.backend in CONSOLE_BACKENDS and ending is Ending.TIMEOUT:
         return ["no whole report arrived from the box within the timeout: check that it boots the bootgen stick or "
                 "ISO (boot order, Secure Boot off), that the console is COM1 at 115200 8N1 (or boot with "
                 "serial=PORT), and give slow firmware more `--timeout`"]
@@ -339,7 +340,7 @@ def _warning_advice(result: Result) -> list[str]:
 def _restart_advice(result: Result) -> list[str]:
     """A real box that restarted during the run: the last whole report decided, and the user should know."""
     outcome, framing = result.outcome, result.report.framing
-    if outcome is None or outcome.backend != "serial" or not framing.restarts:
+    if outcome is None or outcome.backend not in CONSOLE_BACKENDS or not framing.restarts:
         return []
     return [f"the box restarted {framing.restarts} time(s) while bootgen read its console: the verdict is its last "
             "whole report's; if nobody reset it, rerun and watch for a reset during the stub's checks"]

@@ -1,9 +1,5 @@
-"""Read one box's report from its console: open the console, power-cycle the box if asked, and read until a
-whole report (its begin line to its end line) has arrived, or the timeout.
-
-The last report counts: a box that reboots (or was still printing an earlier run's report when the console
-was opened) sends its report again, and the framer keeps the last one.
-"""
+"""``--backend serial``: open the box's console, power-cycle the box with the user's command if asked, and read
+its report (``reader.read_report``)."""
 
 from __future__ import annotations
 
@@ -12,38 +8,16 @@ import os
 import signal
 import subprocess
 import tempfile
-import time
 from collections.abc import Callable
 from pathlib import Path
 
-from ...contract import project
 from ...errors import ToolMissing
-from ..outcome import Ending, RunOutcome
+from ..outcome import RunOutcome
 from .config import SerialConfig
 from .console import open_console
+from .reader import read_report
 
 BACKEND = "serial"
-#: A capture is bounded: what lies before the last begin line beyond this is dropped.
-MAX_CAPTURE_BYTES = 64 << 20
-_BEGIN, _END = project.BEGIN_MARK.encode(), project.END_MARK.encode()
-#: With --power-cycle: the console is read until it has been quiet this long (a replay) before the command runs.
-REPLAY_QUIET_S = 0.5
-
-
-def report_complete(capture: bytes, since: int = 0) -> bool:
-    """Whether the last report that begins at or after ``since`` has its end line (with its line ending)."""
-    begin = capture.rfind(_BEGIN, since)
-    if begin < 0:
-        return False
-    end = capture.find(_END, begin)
-    return end >= 0 and capture.find(b"\n", end) >= 0
-
-
-def _trim(capture: bytes) -> bytes:
-    if len(capture) <= MAX_CAPTURE_BYTES:
-        return capture
-    begin = capture.rfind(_BEGIN)
-    return capture[begin:] if begin >= 0 else capture[-MAX_CAPTURE_BYTES:]
 
 
 class _PowerCycle:
@@ -79,73 +53,12 @@ def run_serial(config: SerialConfig, started: float | None = None,
 
     With ``--power-cycle`` only a report that begins after the command has finished counts: a console server
     may replay an earlier boot's output on connecting."""
-    started = time.monotonic() if started is None else started
-    say = on_phase or (lambda text: None)
-    deadline = started + config.timeout_s
     console = open_console(config.device, config.baud)  # first: nothing the box sends is missed
-    chunks: list[bytes] = []
-    size, since = 0, 0                # bytes so far; where an acceptable report may begin
-    tail = b""                        # the last bytes read, for markers split between reads
-    power: _PowerCycle | None = None
-
-    def outcome(ending: Ending, detail: str) -> RunOutcome:
-        return RunOutcome(BACKEND, _trim(b"".join(chunks)), ending, detail, None, time.monotonic() - started)
-
-    with tempfile.TemporaryDirectory(prefix="bootgen-serial-") as tmp:
-        try:
-            if config.power_cycle:
-                # What a console server replays on connecting comes at once: take it in, and count only a report
-                # that begins after it, once the box has been power-cycled.
-                quiet_until = time.monotonic() + REPLAY_QUIET_S
-                while time.monotonic() < min(quiet_until, deadline):
-                    try:
-                        chunk = console.read()
-                    except EOFError as exc:
-                        return outcome(Ending.CONSOLE_CLOSED, str(exc))
-                    if chunk:
-                        chunks.append(chunk)
-                        size += len(chunk)
-                        quiet_until = time.monotonic() + REPLAY_QUIET_S
-                since = size
-                tail = b"".join(chunks)[-(len(_BEGIN) + len(_END) + 256):]
-                say("power-cycling the box")
-                power = _PowerCycle(config.power_cycle, Path(tmp))
-            else:
-                say(f"reading {config.device}")
-            complete = False
-            while time.monotonic() < deadline:
-                if power is not None and power.finished():
-                    power = None
-                    say(f"reading {config.device}")
-                try:
-                    chunk = console.read()
-                except EOFError as exc:
-                    capture = b"".join(chunks)
-                    if report_complete(capture + b"\n", since):  # the end line came without its line ending
-                        return outcome(Ending.REPORT_END, "the report's end line arrived; then the console closed")
-                    return outcome(Ending.CONSOLE_CLOSED, str(exc))
-                if not chunk:
-                    continue
-                chunks.append(chunk)
-                window = tail + chunk
-                size += len(chunk)
-                tail = window[-(len(_BEGIN) + len(_END) + 256):]
-                if _BEGIN in window:
-                    say("the stub is reporting")
-                if _END in window:  # only then can the report be whole: no rescans of all of it
-                    capture = _trim(b"".join(chunks))
-                    size, since = len(capture), max(0, since - (size - len(capture)))
-                    chunks[:] = [capture]
-                    complete = report_complete(capture, since)
-                if complete:
-                    while power is not None and not power.finished() and time.monotonic() < deadline:
-                        time.sleep(0.1)  # the user's command ends by itself (a PDU's, a BMC's)
-                    return outcome(Ending.REPORT_END, "the report's end line arrived")
-            if power is not None:
-                power.stop()
-                return outcome(Ending.TIMEOUT, f"the power-cycle command still ran after {config.timeout_s:g} s")
-            return outcome(Ending.TIMEOUT, f"no whole report after {config.timeout_s:g} s")
-        finally:
-            if power is not None:
-                power.stop()
-            console.close()
+    try:
+        with tempfile.TemporaryDirectory(prefix="bootgen-serial-") as tmp:
+            command = config.power_cycle
+            cycle = (lambda: _PowerCycle(command, Path(tmp))) if command else None
+            return read_report(console, config.device, config.timeout_s, backend=BACKEND, power_cycle=cycle,
+                               power_name="the power-cycle command", started=started, on_phase=on_phase)
+    finally:
+        console.close()

@@ -1,0 +1,115 @@
+"""``bootgen run --backend labgrid``: load a labgrid environment file, take its target, and have a
+``BootgenDriver`` (the file's, or one bound to the target's console and power drivers) power-cycle it and read
+its report. The target is cleaned up afterwards in every case: its drivers deactivated, an emulator it started
+(QEMUDriver) stopped, a serial port closed."""
+
+from __future__ import annotations
+
+import atexit
+import os
+import subprocess
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..backends import defaults
+from ..backends.outcome import RunOutcome
+from ..errors import ToolMissing, UsageError
+
+#: labgrid's own variable for the environment file (its pytest plugin and labgrid-client read it too).
+ENV_VARIABLE = "LG_ENV"
+DEFAULT_TARGET = "main"
+
+
+@dataclass(frozen=True)
+class LabgridConfig:
+    env_file: Path
+    target: str = DEFAULT_TARGET
+    timeout_s: float | None = None     # None: the BootgenDriver's own (its environment's, or 300 s)
+
+
+def env_file(given: Path | None) -> Path:
+    """The environment file: the one given, else $LG_ENV, as labgrid's own tools find it."""
+    path = given or (Path(os.environ[ENV_VARIABLE]) if os.environ.get(ENV_VARIABLE) else None)
+    if path is None:
+        raise UsageError("--backend labgrid needs --lg-env FILE (or $LG_ENV): a labgrid environment file")
+    if not path.is_file():
+        raise UsageError(f"no labgrid environment file {path}")
+    return path
+
+
+def run_labgrid(config: LabgridConfig, started: float | None = None,
+                on_phase: Callable[[str], object] | None = None) -> RunOutcome:
+    from labgrid import Environment
+
+    try:
+        env = Environment(config_file=str(config.env_file))
+    except Exception as exc:  # labgrid's own: a YAML error, an unknown key, a missing template variable
+        raise UsageError(f"cannot load the labgrid environment {config.env_file}: {exc}") from None
+    target = None
+    try:
+        target, driver = _prepare(env, config)
+        return driver.read(config.timeout_s, started=started, on_phase=on_phase)
+    finally:
+        if target is not None:
+            _clean_up(target)
+
+
+def _prepare(env, config: LabgridConfig):
+    """The target and its active BootgenDriver: the environment's, or one bound to the target's drivers."""
+    from labgrid.binding import BindingError
+    from labgrid.exceptions import NoDriverFoundError, NoSupplierFoundError
+
+    from .driver import BootgenDriver
+    target = None
+    try:
+        target = env.get_target(config.target)
+        if target is None:
+            names = ", ".join(env.config.get_targets()) or "none"
+            raise UsageError(f"{config.env_file} has no target {config.target!r} (its targets: {names})")
+        try:
+            return target, target.get_driver(BootgenDriver)
+        except NoDriverFoundError:
+            driver = BootgenDriver(target, name=None, **_timeout(config))  # type: ignore[call-arg]
+            target.activate(driver)
+            return target, driver
+    except UsageError:
+        raise
+    except (BindingError, NoSupplierFoundError) as exc:  # the file's drivers: none to read, or two to choose from
+        if target is not None:
+            _clean_up(target)
+        raise UsageError(f"bootgen cannot bind to the console and power drivers of the target {config.target!r}: "
+                         f"{exc}") from None
+    except Exception as exc:  # a resource that is not there, a place not acquired, a port that does not open
+        if target is not None:
+            _clean_up(target)
+        raise ToolMissing(f"labgrid could not prepare the target {config.target!r}: {type(exc).__name__}: {exc}") \
+            from None
+
+
+def _clean_up(target) -> None:
+    """labgrid's clean-up, which must not replace the result (QEMUDriver's ``off`` raises when QEMU already
+    exited by itself); then any emulator a QEMUDriver still holds is killed: one it was starting when the run
+    stopped, before it counted it as on, is not in labgrid's books."""
+    from labgrid.driver import QEMUDriver
+    emulators = [d for d in target.drivers if isinstance(d, QEMUDriver)]
+    for driver in emulators:
+        child = getattr(driver, "_child", None)  # labgrid 26: its subprocess.Popen, None when off
+        if isinstance(child, subprocess.Popen) and child.poll() is not None and driver.status:
+            driver.status = 0  # it exited by itself (isa-debug-exit, -no-reboot): nothing left to tell 'quit'
+    try:
+        target.cleanup()
+    except Exception as exc:
+        print(f"bootgen: warning: labgrid's clean-up of {target.name!r} failed: {type(exc).__name__}: {exc}",
+              file=sys.stderr)
+        atexit.unregister(target._atexit_cleanup)  # tried once, here: not again, as a traceback, at exit
+    for driver in emulators:
+        child = getattr(driver, "_child", None)
+        if isinstance(child, subprocess.Popen) and child.poll() is None:
+            child.kill()
+            child.wait(10)
+
+
+def _timeout(config: LabgridConfig) -> dict:
+    return {"timeout": config.timeout_s or defaults.SERIAL_TIMEOUT_S}
