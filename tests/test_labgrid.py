@@ -203,14 +203,31 @@ def test_a_replayed_report_alone_is_no_verdict(tmp_path):
     assert doc["run"]["ending"] == "timeout"
 
 
-def test_runs_on_one_labgrid_box_take_turns_in_a_matrix():
-    from bootgen.matrix.runner import _box
-    from bootgen.matrix.spec import Entry
-    from bootgen.contract.verdicts import Verdict
-    lab = Entry("a", Verdict.SVM_READY, (("backend", "labgrid"), ("lg_env", "/lab/box.yaml")))
-    other = Entry("b", Verdict.SVM_READY, (("backend", "labgrid"), ("lg_env", "/lab/box.yaml"), ("lg_target", "b")))
-    assert _box(lab) == "/lab/box.yaml#main" and _box(other) == "/lab/box.yaml#b"
-    assert _box(Entry("c", Verdict.SVM_READY, (("backend", "qemu"),))) is None
+def test_a_console_that_never_goes_quiet_is_not_cycled_after_the_deadline(tmp_path):
+    """The replay is read until the console is quiet; one that chatters until the timeout ends the run there,
+    without switching the box off and on after bootgen gave up on it."""
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(1)
+
+    def chatter() -> None:
+        conn, _ = server.accept()
+        with conn:
+            for _ in range(100):
+                try:
+                    conn.sendall(b"POST... memory test\r\n")
+                except OSError:
+                    return
+                time.sleep(0.1)
+
+    threading.Thread(target=chatter, daemon=True).start()
+    flag = tmp_path / "power-cycled"
+    env = _box_env(tmp_path, server.getsockname()[1], cycle=f"touch {flag}", bootgen="{}")
+    proc = run_cli("run", "--backend", "labgrid", "--lg-env", str(env), "--json", "--timeout", "2")
+    server.close()
+    doc = json.loads(proc.stdout)
+    assert proc.returncode == 3 and doc["run"]["ending"] == "timeout", proc.stderr
+    assert "was not power-cycled" in doc["run"]["detail"] and not flag.exists()
 
 
 def test_a_failing_power_driver_is_one_line(tmp_path):

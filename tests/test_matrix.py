@@ -11,7 +11,9 @@ import xmlschema
 
 from bootgen.backends.bochs.models import _CPUDB
 from bootgen.contract.injects import MATRIX, SPECS, SVM_MATRIX
-from bootgen.matrix.spec import SHIPPED, load
+from bootgen.contract.verdicts import Verdict
+from bootgen.matrix.runner import _box
+from bootgen.matrix.spec import SHIPPED, Entry, load
 
 from conftest import DATA, run_cli
 
@@ -163,3 +165,19 @@ def test_an_interrupted_matrix_still_writes_what_finished(tmp_path):
     cases = {c.get("name"): c for c in ET.parse(junit).getroot().iter("testcase")}
     assert cases["quick"].find("failure") is None and cases["quick"].find("error") is None
     assert "not run: interrupted" in cases["hangs"].find("error").get("message")
+
+
+def test_runs_on_one_labgrid_box_take_turns_in_a_matrix():
+    lab = Entry("a", Verdict.SVM_READY, (("backend", "labgrid"), ("lg_env", "/lab/box.yaml")))
+    other = Entry("b", Verdict.SVM_READY, (("backend", "labgrid"), ("lg_env", "/lab/box.yaml"), ("lg_target", "b")))
+    assert _box(lab) == "/lab/box.yaml#main" and _box(other) == "/lab/box.yaml#b"
+    assert _box(Entry("c", Verdict.SVM_READY, (("backend", "qemu"),))) is None
+
+
+def test_one_console_spelled_two_ways_is_one_box(tmp_path):
+    (tmp_path / "ttyUSB0").touch()
+    (tmp_path / "by-id").symlink_to(tmp_path / "ttyUSB0")
+    spellings = [str(tmp_path / "ttyUSB0"), str(tmp_path / "by-id")]
+    assert len({_box(Entry(f"e{i}", Verdict.VMX_READY, (("backend", "serial"), ("device", d))))
+                for i, d in enumerate(spellings)}) == 1
+    assert _box(Entry("t", Verdict.VMX_READY, (("device", "tcp://Consoles:7001"),))) == "tcp://consoles:7001"

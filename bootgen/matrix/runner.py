@@ -4,6 +4,7 @@ collect each one's verdict and JSON document. Only the processes started here ar
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import threading
@@ -53,8 +54,8 @@ class _Running:
 
 def _box(entry: Entry) -> str | None:
     """The real box an entry reads, if any: its console device, or its labgrid environment and target."""
-    if isinstance(device := entry.option("device"), str):
-        return device
+    if isinstance(device := entry.option("device"), str):  # one box, however it is spelled: a /dev/serial/by-id
+        return device.lower() if "://" in device else os.path.realpath(device)  # link is its tty, hosts any case
     if entry.option("backend") == "labgrid":
         return f"{entry.option('lg_env')}#{entry.option('lg_target') or 'main'}"
     return None

@@ -81,6 +81,9 @@ def read_report(console: Console, label: str, timeout_s: float, *, backend: str,
                     chunks.append(chunk)
                     size += len(chunk)
                     quiet_until = time.monotonic() + REPLAY_QUIET_S
+            if replay and time.monotonic() >= deadline:  # a console that never went quiet: no cycle at all
+                return outcome(Ending.TIMEOUT, f"the console never went quiet for {REPLAY_QUIET_S:g} s, so the box "
+                                               f"was not power-cycled within {timeout_s:g} s")
             since = size
             tail = b"".join(chunks)[-(len(_BEGIN) + len(_END) + 256):]
             say("power-cycling the box")
