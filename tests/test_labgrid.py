@@ -19,7 +19,7 @@ import pytest
 
 from bootgen.contract import ports
 from conftest import DATA, ROOT, run_cli
-from processes import alive, wait_for
+from processes import alive, children, wait_for
 
 pytestmark = pytest.mark.labgrid
 pytest_plugins = ["pytester"]
@@ -106,6 +106,28 @@ def test_an_emulator_that_never_starts_is_bounded_by_the_timeout(stub_elf, tmp_p
     assert time.monotonic() - started < 20
     assert proc.returncode == 4 and "bootgen: error: the power cycle through QemuDriver(main) failed" in proc.stderr
     assert not _ours(str(tmp_path))
+
+
+@pytest.mark.qemu
+def test_sigterm_stops_labgrids_emulator(stub_elf, tmp_path):
+    """CI cancels the job while the box runs (a stub told to hang): bootgen stops, and so does labgrid's QEMU."""
+    env = _checked_in_env("qemu.yaml", stub_elf, tmp_path)
+    memory = "        memory: 128M\n"
+    env.write_text(env.read_text().replace(memory, memory + "        boot_args: inject=hang\n"))
+    run = subprocess.Popen([sys.executable, "-m", "bootgen", "run", "--backend", "labgrid", "--lg-env", str(env),
+                            "--timeout", "60"], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        emulators = wait_for(lambda: children(run.pid), timeout=30)
+        assert emulators, "labgrid started no QEMU"
+        time.sleep(1)
+        run.send_signal(signal.SIGTERM)
+        _, err = run.communicate(timeout=30)
+        assert run.returncode == 128 + signal.SIGTERM, err
+        assert not any(alive(pid) for pid in emulators), "labgrid's QEMU outlived bootgen"
+    finally:
+        if run.poll() is None:
+            run.kill()
+            run.wait(10)
 
 
 @pytest.mark.qemu
