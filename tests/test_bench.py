@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import shutil
 
@@ -29,3 +30,5 @@ def test_bench_quick(tmp_path, capsys):
         assert doc["iso_size_ratio"] < 1 and doc["qemu_iso_seabios_ratio"] > 0
     table = capsys.readouterr().out
     assert "edit-build-boot loop" in table and "harness overhead" in table
+    if importlib.util.find_spec("labgrid"):
+        assert doc["labgrid_qemu_seconds"] > 0 and "labgrid QEMUDriver run" in table

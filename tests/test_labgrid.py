@@ -19,7 +19,7 @@ import pytest
 
 from bootgen.contract import ports
 from conftest import DATA, ROOT, run_cli
-from processes import alive, children, wait_for
+from processes import alive, wait_for
 
 pytestmark = pytest.mark.labgrid
 pytest_plugins = ["pytester"]
@@ -117,7 +117,7 @@ def test_sigterm_stops_labgrids_emulator(stub_elf, tmp_path):
     run = subprocess.Popen([sys.executable, "-m", "bootgen", "run", "--backend", "labgrid", "--lg-env", str(env),
                             "--timeout", "60"], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
-        emulators = wait_for(lambda: children(run.pid), timeout=30)
+        emulators = wait_for(lambda: [p for p in _ours(str(tmp_path)) if p != run.pid], timeout=30)  # QEMU's
         assert emulators, "labgrid started no QEMU"
         time.sleep(1)
         run.send_signal(signal.SIGTERM)
@@ -259,6 +259,54 @@ def test_a_failing_power_driver_is_one_line(tmp_path):
     assert proc.returncode == 4
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("bootgen: error: the power cycle through ExternalPowerDriver"), lines
+
+
+def test_a_power_driver_that_hangs_is_given_up_at_the_timeout(tmp_path):
+    box = _ConsoleServer(b"", b"", tmp_path / "never")
+    env = _box_env(tmp_path, box.port, cycle="sleep 8", bootgen="{}")  # a PDU that never answers
+    started = time.monotonic()
+    proc = run_cli("run", "--backend", "labgrid", "--lg-env", str(env), "--json", "--timeout", "3")
+    assert time.monotonic() - started < 7.5
+    doc = json.loads(proc.stdout)
+    assert proc.returncode == 3 and doc["run"]["ending"] == "timeout", proc.stderr
+    assert doc["run"]["detail"] == "the power cycle still ran after 3 s"
+
+
+def test_two_power_drivers_and_none_chosen_is_a_usage_error(tmp_path):
+    """labgrid leaves an optional binding empty when two drivers could fill it: reading without the cycle the
+    user expects could take a replayed report for the verdict."""
+    env = tmp_path / "box.yaml"
+    env.write_text("""imports: [bootgen.lab]
+targets:
+  main:
+    resources:
+      NetworkSerialPort: {host: 127.0.0.1, port: 9, protocol: raw}
+    drivers:
+      - SerialDriver: {}
+      - ExternalPowerDriver: {name: a, cmd_on: "true", cmd_off: "true"}
+      - ExternalPowerDriver: {name: b, cmd_on: "true", cmd_off: "true"}
+      - BootgenDriver: {}
+""")
+    proc = run_cli("run", "--backend", "labgrid", "--lg-env", str(env), "--timeout", "5")
+    assert proc.returncode == 2 and "more than one power driver and BootgenDriver bound none" in proc.stderr, \
+        proc.stderr
+
+
+def test_the_file_is_exit_2_and_the_lab_exit_4(tmp_path):
+    """What the file sets up wrong is a usage error; a port the lab does not have is this machine's state."""
+    (tmp_path / "driver.yaml").write_text("targets:\n  main:\n    drivers:\n      NoSuchDriver: {}\n")
+    proc = run_cli("run", "--backend", "labgrid", "--lg-env", str(tmp_path / "driver.yaml"))
+    assert proc.returncode == 2 and "InvalidConfigError: unknown driver class NoSuchDriver" in proc.stderr
+    (tmp_path / "port.yaml").write_text(f"""targets:
+  main:
+    resources:
+      RawSerialPort: {{port: {tmp_path / "ttyNONE"}, speed: 115200}}
+    drivers:
+      SerialDriver: {{}}
+""")
+    proc = run_cli("run", "--backend", "labgrid", "--lg-env", str(tmp_path / "port.yaml"))
+    assert proc.returncode == 4 and "labgrid could not prepare the target 'main': SerialException" in proc.stderr
+    assert len(proc.stderr.strip().splitlines()) == 1
 
 
 def test_a_box_that_never_reports_is_no_verdict_at_the_timeout(tmp_path):

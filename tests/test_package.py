@@ -22,7 +22,8 @@ def test_every_source_folder_travels_in_the_wheel():
     """pyproject.toml lists the data-file folders one by one: a new folder in stage/ must be added there."""
     listed = set(PYPROJECT["tool"]["setuptools"]["data-files"])
     folders = {p for p in (ROOT / "stage").rglob("*") if p.is_dir() and p.name != "__pycache__"} | {ROOT / "stage"}
-    wanted = {f"share/bootgen/{p.relative_to(ROOT).as_posix()}" for p in folders} | {"share/bootgen/linker"}
+    wanted = {f"share/bootgen/{p.relative_to(ROOT).as_posix()}" for p in folders} | {"share/bootgen/linker",
+                                                                                     "share/bootgen/docs/labgrid"}
     assert wanted == listed, wanted ^ listed
 
 
@@ -45,7 +46,8 @@ def test_an_installed_wheel_builds_and_boots_from_anywhere(tmp_path):
     carried = {n.split("/share/bootgen/", 1)[1] for n in names if "/share/bootgen/" in n}
     sources = {p.relative_to(ROOT).as_posix() for folder in ("stage", "linker") for p in (ROOT / folder).rglob("*")
                if p.is_file() and "__pycache__" not in p.parts}
-    assert carried == sources, carried ^ sources  # every source file, and nothing else
+    sources |= {p.relative_to(ROOT).as_posix() for p in (ROOT / "docs" / "labgrid").glob("*.yaml")}
+    assert carried == sources, carried ^ sources  # every source file and labgrid environment, and nothing else
     assert "bootgen/py.typed" in names and any(n.endswith(".dist-info/licenses/LICENSE") for n in names), names
     run(sys.executable, "-m", "venv", str(venv))
     run(str(venv / "bin" / "pip"), "install", "-q", str(wheel))

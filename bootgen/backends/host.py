@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import re
 import shutil
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -79,9 +80,9 @@ def _stub_sources() -> Path | None:
 
 
 def _distributions() -> set[str]:
-    """The installed Python distributions' names, lower case (importlib.metadata)."""
+    """The installed Python distributions' names, normalized (importlib.metadata)."""
     from importlib import metadata
-    return {(d.metadata["Name"] or "").lower() for d in metadata.distributions()}
+    return {re.sub(r"[-_.]+", "-", d.metadata["Name"] or "").lower() for d in metadata.distributions()}  # PEP 503
 
 
 def _can_import(module: str) -> bool:

@@ -164,7 +164,8 @@ SCHEMA: tuple[RecordSpec, ...] = (
         _f(Key.APIC_MODE, NAME, "", ApicMode), _f(Key.APIC, H32, "the boot CPU's APIC ID"),
         _f(Key.MADT, H32, "where the MADT is"), _f(Key.ADDRESS, H32, "the APs' start-up page below 1 MiB"),
         _f(Key.RUN, NAME, "", CpuRun),
-        _f(Key.TSC_KHZ, DEC, "the TSC rate the SIPI delays use, measured against the PIT")),
+        _f(Key.TSC_KHZ, DEC, "the TSC rate the SIPI delays use, measured against the PIT (only when APs "
+                                       "are started)")),
         text="why the MADT was not used, when it was not"),
     RecordSpec(Rec.PROCESSOR, "protocol 2: one processor the MADT names (or that answered the broadcast)", (
         _f(Key.APIC, H32, "its (x2)APIC ID"), _f(Key.KIND, NAME, "", ProcessorKind),

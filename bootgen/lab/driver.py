@@ -15,6 +15,7 @@ raw capture. In an environment file::
 from __future__ import annotations
 
 import socket
+import threading
 import time
 
 import attr
@@ -32,14 +33,33 @@ from .console import LabgridConsole
 BACKEND = "labgrid"
 
 
-class _Cycled:
-    """labgrid's ``cycle()`` returns once the target is powered again: finished at once."""
+class _Switching:
+    """labgrid's ``cycle()`` (or ``on()``), which blocks until the target is powered again, in a thread of its
+    own: a power driver that hangs (a PDU that does not answer, a command that never ends) is given up at the
+    run's deadline instead of holding the run. Its failure is one line, exit 4."""
+
+    def __init__(self, power, switch) -> None:
+        self.power = power
+        self.error: Exception | None = None
+        self.thread = threading.Thread(target=self._run, args=(switch,), name="bootgen-power", daemon=True)
+        self.thread.start()
+
+    def _run(self, switch) -> None:
+        try:
+            switch()
+        except Exception as exc:  # a PDU that does not answer, a command that fails: whatever the driver raises
+            self.error = exc
 
     def finished(self) -> bool:
+        if self.thread.is_alive():
+            return False
+        if self.error is not None:
+            raise ToolMissing(f"the power cycle through {self.power} failed: {type(self.error).__name__}: "
+                              f"{self.error}")
         return True
 
     def stop(self) -> None:
-        pass
+        """A thread cannot be stopped: it is left to end by itself (it is a daemon: it does not keep bootgen)."""
 
 
 @target_factory.reg_driver
@@ -51,6 +71,13 @@ class BootgenDriver(Driver):
     bindings = {"console": "ConsoleProtocol", "power": {"PowerProtocol", None}}
     timeout = attr.ib(default=defaults.SERIAL_TIMEOUT_S, converter=float)
     cycle = attr.ib(default=True, validator=attr.validators.instance_of(bool))
+
+    def __attrs_post_init__(self) -> None:
+        super().__attrs_post_init__()  # binds the console and the power driver
+        if self.power is None and self.cycle and self._unbound_power():
+            from labgrid.binding import BindingError
+            raise BindingError("the target has more than one power driver and BootgenDriver bound none: name one "
+                               "(BootgenDriver: {bindings: {power: NAME}}), or set cycle: false")
 
     @Driver.check_active
     @step(title="bootgen", result=True)
@@ -72,19 +99,23 @@ class BootgenDriver(Driver):
         switch = (power.cycle if self.cycle else power.on) if power is not None and (self.cycle or own_console) \
             else None
         cycle = (lambda: self._switch(power, switch, started + timeout)) if switch is not None else None
+        # labgrid's drivers share one stack of steps, which two threads must not use at once: the console is read
+        # only once the power driver is done (the port or the socket holds what arrives meanwhile).
         return read_report(LabgridConsole(self.console), str(self.console), timeout, backend=BACKEND,
-                           power_cycle=cycle, replay=not own_console, started=started, on_phase=on_phase)
+                           power_cycle=cycle, replay=not own_console, read_while_cycling=False, started=started,
+                           on_phase=on_phase)
+
+    def _unbound_power(self) -> bool:
+        """labgrid leaves an optional binding empty when two drivers could fill it: was that why?"""
+        from labgrid.protocol import PowerProtocol
+        return any(isinstance(d, PowerProtocol) for d in self.target.drivers if d is not self)
 
     @staticmethod
-    def _switch(power, switch, deadline: float) -> _Cycled:
+    def _switch(power, switch, deadline: float) -> _Switching:
         # QEMUDriver.on() waits for its emulator to connect to the console socket with no timeout of its own: an
         # emulator that dies first (a bad extra_args) would hang the run. The run's deadline bounds that wait.
         from labgrid.driver import QEMUDriver
         listening = getattr(power, "_socket", None) if isinstance(power, QEMUDriver) else None
         if isinstance(listening, socket.socket):
-            listening.settimeout(max(1.0, deadline - time.monotonic()))
-        try:
-            switch()
-        except Exception as exc:  # a PDU that does not answer, a command that fails: whatever the driver raises
-            raise ToolMissing(f"the power cycle through {power} failed: {type(exc).__name__}: {exc}") from None
-        return _Cycled()
+            listening.settimeout(max(0.5, deadline - time.monotonic() - 0.5))  # its failure, not a plain timeout
+        return _Switching(power, switch)

@@ -6,6 +6,7 @@ its report. The target is cleaned up afterwards in every case: its drivers deact
 from __future__ import annotations
 
 import atexit
+import contextlib
 import os
 import subprocess
 import sys
@@ -57,31 +58,41 @@ def run_labgrid(config: LabgridConfig, started: float | None = None,
 
 
 def _prepare(env, config: LabgridConfig):
-    """The target and its active BootgenDriver: the environment's, or one bound to the target's drivers."""
+    """The target and its active BootgenDriver: the environment's, or one bound to the target's drivers. What
+    the file sets up wrong (an unknown driver, a bad value, a binding) is a usage error; what the lab does not
+    give when the drivers start (a resource that is not there, a place not acquired, a port that does not open)
+    is this machine's state."""
     from labgrid.binding import BindingError
-    from labgrid.exceptions import NoDriverFoundError, NoSupplierFoundError
+    from labgrid.exceptions import InvalidConfigError, NoResourceFoundError, NoSupplierFoundError
 
     from .driver import BootgenDriver
+    setup_errors = (InvalidConfigError, ValueError, TypeError)
     target = None
     try:
-        target = env.get_target(config.target)
-        if target is None:
-            names = ", ".join(env.config.get_targets()) or "none"
-            raise UsageError(f"{config.env_file} has no target {config.target!r} (its targets: {names})")
         try:
-            return target, target.get_driver(BootgenDriver)
-        except NoDriverFoundError:
-            driver = BootgenDriver(target, name=None, **_timeout(config))  # type: ignore[call-arg]
-            target.activate(driver)
-            return target, driver
+            target = env.get_target(config.target)
+            if target is None:
+                names = ", ".join(env.config.get_targets()) or "none"
+                raise UsageError(f"{config.env_file} has no target {config.target!r} (its targets: {names})")
+            ours = [d for d in target.drivers if isinstance(d, BootgenDriver)]
+            if len(ours) > 1:
+                raise UsageError(f"the target {config.target!r} has {len(ours)} BootgenDrivers: keep one")
+            driver = ours[0] if ours else BootgenDriver(target, name=None, **_timeout(config))  # type: ignore
+        except (UsageError, NoResourceFoundError):
+            raise
+        except (BindingError, NoSupplierFoundError) as exc:
+            raise UsageError(f"bootgen cannot bind to the console and power drivers of the target "
+                             f"{config.target!r}: {exc}") from None
+        except setup_errors as exc:
+            raise UsageError(f"labgrid cannot set up the target {config.target!r} of {config.env_file}: "
+                             f"{type(exc).__name__}: {exc}") from None
+        target.activate(driver)  # and, first, what it binds: the console, the power driver, their resources
+        return target, driver
     except UsageError:
-        raise
-    except (BindingError, NoSupplierFoundError) as exc:  # the file's drivers: none to read, or two to choose from
         if target is not None:
             _clean_up(target)
-        raise UsageError(f"bootgen cannot bind to the console and power drivers of the target {config.target!r}: "
-                         f"{exc}") from None
-    except Exception as exc:  # a resource that is not there, a place not acquired, a port that does not open
+        raise
+    except Exception as exc:  # NoResourceFoundError, a coordinator that does not answer, a port that fails
         if target is not None:
             _clean_up(target)
         raise ToolMissing(f"labgrid could not prepare the target {config.target!r}: {type(exc).__name__}: {exc}") \
@@ -101,9 +112,18 @@ def _clean_up(target) -> None:
     try:
         target.cleanup()
     except Exception as exc:
-        print(f"bootgen: warning: labgrid's clean-up of {target.name!r} failed: {type(exc).__name__}: {exc}",
-              file=sys.stderr)
-        atexit.unregister(target._atexit_cleanup)  # tried once, here: not again, as a traceback, at exit
+        failure: Exception | None = exc
+        exited = [d for d in emulators if isinstance(d._child, subprocess.Popen) and d._child.poll() is not None]
+        if exited and len(exited) == len([d for d in emulators if d._child is not None]):
+            for driver in exited:  # it was exiting as labgrid told it to quit: no longer anything to tell
+                driver.status = 0
+            with contextlib.suppress(Exception):
+                target.cleanup()
+                failure = None
+        if failure is not None:
+            print(f"bootgen: warning: labgrid's clean-up of {target.name!r} failed: {type(failure).__name__}: "
+                  f"{failure}", file=sys.stderr)
+        atexit.unregister(target._atexit_cleanup)  # tried here: not again, as a traceback, at exit
     for driver in emulators:
         child = getattr(driver, "_child", None)
         if isinstance(child, subprocess.Popen) and child.poll() is None:

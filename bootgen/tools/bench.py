@@ -259,6 +259,10 @@ def measure(bench: Bench, skip_bochs: bool, skip_ovmf: bool) -> None:
     measure_smp(bench, elf, ours_iso if ours_iso.exists() else None, [QEMU, *RAW_QEMU_OPTIONS], GUEST_EXIT,
                 skip_bochs or not shutil.which("bochs"), Figure)
 
+    # 11. labgrid: its QEMUDriver booting the stub, against bootgen's own QEMU run.
+    from .bench_lab import measure_lab
+    measure_lab(bench, elf, Figure)
+
     # 9. The matrix of every Bochs CPU model, 2 at a time against one after another (once each: about a minute).
     bench.json["matrix_parallel_ratio"] = None
     if not skip_bochs and shutil.which("bochs"):

@@ -130,8 +130,6 @@ void smp_ap_area_unreachable(void)
 void smp_discover(const struct smp_setup *setup)
 {
 	step_begin(STEP_CPU_DISCOVERY);
-	if (timer_init() < 0)
-		rec_warning(WARN_NO_TIMER, "the PIT did not count (or there is no TSC): the SIPI delays assume a 5 GHz TSC");
 	if (injecting(INJECT_X2APIC) && apic_enable_x2apic() < 0)
 		inject_not_applicable("this CPU has no x2APIC to switch to");
 	smp.apic_mode = apic_mode();
@@ -153,9 +151,13 @@ void smp_discover(const struct smp_setup *setup)
 						    "IDs that xAPIC mode cannot address): they are listed only");
 		if ((smp.count > 1 || smp.broadcast) && place_ap_cpus(setup)) {
 			smp.page = low_memory_page(setup, (u32)(ap_trampoline_end - ap_trampoline));
-			if (smp.page)
+			if (smp.page) {
 				copy_trampoline(smp.page);
-			else
+				smp.timed = 1; /* the SIPI delays and the deadlines need the TSC's rate */
+				if (timer_init() < 0)
+					rec_warning(WARN_NO_TIMER, "the PIT did not count (or there is no TSC): the SIPI "
+								   "delays assume a 5 GHz TSC");
+			} else
 				smp.why = "no free page below 1 MiB for the APs' start-up code: the APs are not started";
 		}
 	}
@@ -178,7 +180,8 @@ static void rec_cpus(void)
 	if (smp.page)
 		rec_hex32(KEY_ADDRESS, smp.page);
 	rec_str(KEY_RUN, smp.count > 1 ? CPU_RUN_CONCURRENT : CPU_RUN_BOOT_ONLY);
-	rec_dec(KEY_TSC_KHZ, timer_tsc_khz());
+	if (smp.timed)
+		rec_dec(KEY_TSC_KHZ, timer_tsc_khz());
 	if (smp.why && (!smp.madt || !smp.page))
 		rec_text(smp.why);
 	rec_finish();

@@ -17,6 +17,7 @@ struct smp_state {
 	int apic_mode;
 	u32 boot_apic_id;
 	int recorded;           /* the cpus record is written: sections follow */
+	int timed;              /* the TSC was calibrated (only when APs are to be started: it takes 10 ms) */
 	u64 first_sipi;         /* the TSC at the first SIPI */
 	u64 join_deadline;      /* the TSC by which every AP must have joined */
 	u8 sipi_sent[CPU_MAX];  /* the IPIs to that CPU went out */

@@ -21,6 +21,8 @@ MAX_CAPTURE_BYTES = 64 << 20
 _BEGIN, _END = project.BEGIN_MARK.encode(), project.END_MARK.encode()
 #: Before a power cycle: the console is read until it has been quiet this long (a replay) before the cycle.
 REPLAY_QUIET_S = 0.5
+#: ... but no longer than this: only a report that begins after the cycle counts anyway.
+REPLAY_MAX_S = 5.0
 
 
 class PowerCycle(Protocol):
@@ -48,14 +50,15 @@ def _trim(capture: bytes) -> bytes:
 
 def read_report(console: Console, label: str, timeout_s: float, *, backend: str,
                 power_cycle: Callable[[], PowerCycle] | None = None, power_name: str = "the power cycle",
-                replay: bool = True,
+                replay: bool = True, read_while_cycling: bool = True,
                 started: float | None = None, on_phase: Callable[[str], object] | None = None) -> RunOutcome:
     """Read ``console`` (named ``label`` in messages) until its report is whole or ``timeout_s`` (from
     ``started``) has passed. The caller opened the console, and closes it.
 
     With ``power_cycle`` only a report that begins after the cycle has finished counts: a console server may
     replay an earlier boot's output on connecting, so that is read first (``replay``; not for a console that
-    only exists once the box is powered, such as an emulator's)."""
+    only exists once the box is powered, such as an emulator's). ``read_while_cycling``: read the console while
+    the power cycle runs (a command in a process of its own), or only once it has finished."""
     started = time.monotonic() if started is None else started
     say = on_phase or (lambda text: None)
     deadline = started + timeout_s
@@ -72,7 +75,8 @@ def read_report(console: Console, label: str, timeout_s: float, *, backend: str,
             # What a console server replays on connecting comes at once: take it in, and count only a report
             # that begins after it, once the box has been power-cycled.
             quiet_until = time.monotonic() + REPLAY_QUIET_S if replay else 0.0
-            while time.monotonic() < min(quiet_until, deadline):
+            drain_until = min(time.monotonic() + REPLAY_MAX_S, deadline)  # a console that chatters: cycle anyway
+            while time.monotonic() < min(quiet_until, drain_until):
                 try:
                     chunk = console.read()
                 except EOFError as exc:
@@ -81,7 +85,7 @@ def read_report(console: Console, label: str, timeout_s: float, *, backend: str,
                     chunks.append(chunk)
                     size += len(chunk)
                     quiet_until = time.monotonic() + REPLAY_QUIET_S
-            if replay and time.monotonic() >= deadline:  # a console that never went quiet: no cycle at all
+            if time.monotonic() >= deadline:  # the console never went quiet, or the run came late: no cycle
                 return outcome(Ending.TIMEOUT, f"the console never went quiet for {REPLAY_QUIET_S:g} s, so the box "
                                                f"was not power-cycled within {timeout_s:g} s")
             since = size
@@ -95,6 +99,9 @@ def read_report(console: Console, label: str, timeout_s: float, *, backend: str,
             if power is not None and power.finished():
                 power = None
                 say(f"reading {label}")
+            if power is not None and not read_while_cycling:
+                time.sleep(0.05)
+                continue
             try:
                 chunk = console.read()
             except EOFError as exc:
