@@ -347,8 +347,9 @@ def test_an_unreachable_coordinator_is_one_line():
     proc = subprocess.run([sys.executable, "-m", "bootgen", "run", "--backend", "labgrid", "--lg-env",
                            str(ENVS / "remote.yaml")], env=env, cwd=ROOT, capture_output=True, text=True, timeout=60)
     assert proc.returncode == 4
-    assert proc.stderr.strip().splitlines() == ["bootgen: error: labgrid could not prepare the target 'main': "
-                                                "ServerError: Error: Could not connect to coordinator"]
+    (line,) = proc.stderr.strip().splitlines()  # labgrid's own words after the prefix: 25 and 26 differ
+    assert line.startswith("bootgen: error: labgrid could not prepare the target 'main': ServerError: ")
+    assert line.endswith("Could not connect to coordinator")
 
 
 def _listening(host: str, port: int) -> bool:

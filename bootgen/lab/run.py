@@ -123,7 +123,8 @@ def _clean_up(target) -> None:
         if failure is not None:
             print(f"bootgen: warning: labgrid's clean-up of {target.name!r} failed: {type(failure).__name__}: "
                   f"{failure}", file=sys.stderr)
-        atexit.unregister(target._atexit_cleanup)  # tried here: not again, as a traceback, at exit
+        if (again := getattr(target, "_atexit_cleanup", None)) is not None:  # labgrid's, at exit (26.0)
+            atexit.unregister(again)  # tried here: not again, as a traceback, at exit
     for driver in emulators:
         child = getattr(driver, "_child", None)
         if isinstance(child, subprocess.Popen) and child.poll() is None:
