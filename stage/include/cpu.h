@@ -27,6 +27,7 @@
 #define CPU_OFFSET_SELF (CPU_OFFSET_STACK_TOP + CPU_EXIT_STACK_SIZE + CPU_GUEST_STACK_SIZE)
 #define CPU_OFFSET_HOST_ESP (CPU_OFFSET_SELF + 4)
 #define CPU_OFFSET_LAUNCH_EFLAGS (CPU_OFFSET_SELF + 8)
+#define CPU_OFFSET_AP_STATE (CPU_OFFSET_SELF + 12) /* smp.state: what an AP claims its structure with */
 #define CPU_SIZE (13 * CPU_REGION_SIZE) /* sizeof(struct cpu), for the AP entry's stack (smp/trampoline.S) */
 
 #ifndef __ASSEMBLER__
@@ -56,6 +57,7 @@ struct cpu {
 	struct cpu *self;                      /* CPU_OFFSET_SELF: what this_cpu() reads */
 	u32 host_saved_esp;                    /* the host stack across a guest's run (vmx/launch.S) */
 	u32 launch_fail_eflags;                /* RFLAGS after a VMLAUNCH/VMRESUME that fell through */
+	struct smp_cpu smp;                    /* CPU_OFFSET_AP_STATE: its state first */
 	u32 index;                             /* 0: the boot CPU; the APs from 1, in MADT order */
 	volatile u32 host_nmis;                /* NMIs taken in the host and gone on from */
 	u32 guest_nmis;                        /* NMIs that arrived as VM exits of the guest */
@@ -65,7 +67,6 @@ struct cpu {
 	struct verdict verdict;
 	struct vmx_cpu vmx;
 	struct svm_cpu svm;
-	struct smp_cpu smp;
 	char report_buffer[AP_REPORT_BUFFER]; /* an AP's records, until the boot CPU writes them out */
 } ALIGNED(CPU_REGION_SIZE);
 
@@ -74,6 +75,7 @@ _Static_assert(OFFSET_OF(struct cpu, stack) == CPU_OFFSET_STACK, "CPU_OFFSET_STA
 _Static_assert(OFFSET_OF(struct cpu, self) == CPU_OFFSET_SELF, "CPU_OFFSET_SELF");
 _Static_assert(OFFSET_OF(struct cpu, host_saved_esp) == CPU_OFFSET_HOST_ESP, "CPU_OFFSET_HOST_ESP");
 _Static_assert(OFFSET_OF(struct cpu, launch_fail_eflags) == CPU_OFFSET_LAUNCH_EFLAGS, "CPU_OFFSET_LAUNCH_EFLAGS");
+_Static_assert(OFFSET_OF(struct cpu, smp.state) == CPU_OFFSET_AP_STATE, "CPU_OFFSET_AP_STATE");
 _Static_assert(sizeof(struct cpu) == CPU_SIZE, "CPU_SIZE");
 _Static_assert(sizeof(struct cpu) % CPU_REGION_SIZE == 0, "every CPU's regions must be 4 KiB aligned");
 /* The per-CPU data segment is byte-granular (descriptors.c): its limit field holds 20 bits. */

@@ -26,13 +26,13 @@ NORETURN void ap_main(u32 index, u32 apic_id);
 NORETURN void ap_main(u32 index, u32 apic_id)
 {
 	struct cpu *cpu = cpu_at(index);
+	/* It joined in ap_entry32 (trampoline.S), which claimed this structure; the boot CPU reads the join
+	 * time only once the AP is done or given up on, long after this. */
+	cpu->smp.join_tsc = rdtsc();
 	u32 entry_cr0 = read_cr0(), entry_cr3 = read_cr3(), entry_cr4 = read_cr4();
 	cpu->index = index;
 	descriptors_init(cpu);
 	report_to_buffer(cpu->report_buffer, sizeof(cpu->report_buffer)); /* before anything could report */
-	cpu->smp.join_tsc = rdtsc(); /* before the join: the boot CPU reads it, whole, only once it has joined */
-	if (!ap_state_move(&cpu->smp.state, AP_STARTING, AP_JOINED))
-		halt_forever(); /* too late: the boot CPU reported it unresponsive */
 	if (smp.apic_mode == APIC_X2)
 		apic_enable_x2apic(); /* every CPU in the boot CPU's mode (INIT keeps x2APIC mode: SDM Vol. 3A, 11.12.5) */
 	cpu->smp.apic_id = apic_id;

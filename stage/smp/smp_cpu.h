@@ -2,6 +2,7 @@
 #ifndef BOOTGEN_SMP_CPU_H
 #define BOOTGEN_SMP_CPU_H
 
+#include "smp/ap_state.h"
 #include "types.h"
 
 /*
@@ -11,9 +12,12 @@
  * after its verdict; the boot CPU moves STARTING or JOINED to ABANDONED when a
  * deadline passes (then an AP that arrives late parks at once).
  */
-enum ap_state { AP_IDLE, AP_STARTING, AP_JOINED, AP_DONE, AP_ABANDONED };
+enum ap_state {
+	AP_IDLE = AP_STATE_IDLE, AP_STARTING = AP_STATE_STARTING, AP_JOINED = AP_STATE_JOINED, AP_DONE = AP_STATE_DONE,
+	AP_ABANDONED = AP_STATE_ABANDONED,
+};
 
-struct smp_cpu {
+struct smp_cpu { /* first in struct cpu's small fields: CPU_OFFSET_AP_STATE (cpu.h) */
 	volatile u32 state;    /* enum ap_state */
 	u32 apic_id;
 	u64 join_tsc;          /* the TSC when it joined */

@@ -4,10 +4,11 @@
  * ap_trampoline is copied to that page below 1 MiB; it loads its own flat GDT,
  * sets CR0.PE and jumps to ap_entry32 in the image (paging off: the image is at
  * its physical address). ap_entry32 finds the AP's index by its APIC ID (in a
- * broadcast start, takes the next one), takes that CPU's stack and calls
- * ap_main (smp/ap.c).
+ * broadcast start, takes the next one), claims that CPU's structure, takes its
+ * stack and calls ap_main (smp/ap.c).
  */
 #include "cpu.h"
+#include "smp/ap_state.h"
 
 #define TRAMPOLINE_CODE 0x08
 #define TRAMPOLINE_DATA 0x10
@@ -83,10 +84,16 @@ ap_entry32:
 	cmpl ap_capacity, %ecx
 	jae park
 	movl %ebx, ap_apic_ids(, %ecx, 4)
-5:	leal -1(%ecx), %esp     /* its struct cpu: ap_cpus[index - 1] */
-	imull $CPU_SIZE, %esp, %esp
-	addl ap_cpus, %esp
-	addl $CPU_OFFSET_STACK_TOP, %esp
+5:	leal -1(%ecx), %edx     /* its struct cpu: ap_cpus[index - 1] */
+	imull $CPU_SIZE, %edx, %edx
+	addl ap_cpus, %edx
+	/* Claimed before anything of it is used: STARTING to JOINED. A structure already taken (two CPUs with
+	 * one APIC ID) or abandoned (it came too late) is left alone: this CPU parks. */
+	movl $AP_STATE_STARTING, %eax
+	movl $AP_STATE_JOINED, %esi
+	lock cmpxchgl %esi, CPU_OFFSET_AP_STATE(%edx)
+	jne park
+	leal CPU_OFFSET_STACK_TOP(%edx), %esp
 	xorl %ebp, %ebp
 	pushl %ebx              /* its APIC ID */
 	pushl %ecx              /* its index */
