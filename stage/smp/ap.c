@@ -68,9 +68,12 @@ NORETURN void ap_main(u32 index, u32 apic_id)
 NORETURN void ap_finish(void)
 {
 	struct cpu *cpu = this_cpu();
+	/* Its last records are written whole or not at all: given up on already, it writes nothing more. */
+	if (!ap_state_move(&cpu->smp.state, AP_JOINED, AP_FINISHING))
+		halt_forever();
 	rec_nmis(cpu->host_nmis, cpu->guest_nmis);
 	verdict_write();
 	__asm__ volatile("" ::: "memory");
-	ap_state_move(&cpu->smp.state, AP_JOINED, AP_DONE);
+	ap_state_move(&cpu->smp.state, AP_FINISHING, AP_DONE);
 	halt_forever();
 }

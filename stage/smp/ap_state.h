@@ -8,5 +8,6 @@
 #define AP_STATE_JOINED 2
 #define AP_STATE_DONE 3
 #define AP_STATE_ABANDONED 4
+#define AP_STATE_FINISHING 5 /* writing its last records: the boot CPU waits for those instead of abandoning it */
 
 #endif

@@ -13,6 +13,8 @@
 #include "smp/smp.h"
 #include "smp/state.h"
 
+#define FINISHING_GRACE_MS 100 /* an AP writing its verdict into its buffer takes microseconds */
+
 enum status { FINISHED, UNRESPONSIVE, TIMEOUT, TRUNCATED, NOT_STARTED };
 static const char *const status_names[] = {
 	[FINISHED] = CPU_STATUS_FINISHED, [UNRESPONSIVE] = CPU_STATUS_UNRESPONSIVE, [TIMEOUT] = CPU_STATUS_TIMEOUT,
@@ -49,6 +51,10 @@ static u32 settle(struct cpu *ap, u64 deadline)
 		__asm__ volatile("pause");
 	if (ap_state_move(&ap->smp.state, AP_JOINED, AP_ABANDONED))
 		ap->smp.abandoned_in = AP_JOINED;
+	/* Writing its last records (memory only): a moment more, so that its section ends with its verdict. */
+	u64 finishing = timer_deadline_ms(FINISHING_GRACE_MS);
+	while (ap->smp.state == AP_FINISHING && !timer_passed(finishing))
+		__asm__ volatile("pause");
 	return ap->smp.state;
 }
 
@@ -56,7 +62,7 @@ static enum status status_of(const struct cpu *ap, u32 state, u32 index)
 {
 	if (state == AP_DONE)
 		return ap->report.overflow ? TRUNCATED : FINISHED;
-	if (state == AP_ABANDONED && ap->smp.abandoned_in == AP_JOINED)
+	if ((state == AP_ABANDONED && ap->smp.abandoned_in == AP_JOINED) || state == AP_FINISHING)
 		return TIMEOUT;
 	if (state == AP_ABANDONED && smp.sipi_sent[index])
 		return UNRESPONSIVE;
