@@ -7,6 +7,7 @@
 #include "cpu.h"
 #include "generated/contract.h"
 #include "out/console.h"
+#include "lib/string.h"
 #include "out/report.h"
 
 static int open_;
@@ -115,15 +116,22 @@ void report_to_buffer(char *buffer, u32 size)
 	cursor->buffer = buffer;
 }
 
-void report_write_buffer(const struct report_cursor *cursor)
+u32 report_write_buffer(const struct report_cursor *cursor, const char *type)
 {
 	u32 committed = cursor->committed; /* read once: an AP given up on may still be writing after it */
 	__asm__ volatile("" ::: "memory");
+	u32 n = (u32)strlen(type), found = 0;
+	int line_start = 1;
 	for (u32 i = 0; i < committed; i++) {
-		emit(cursor->buffer[i]);
-		if (cursor->buffer[i] == '\n')
+		const char *at = &cursor->buffer[i];
+		if (line_start && i + n < committed && !memcmp(at, type, n) && (at[n] == ' ' || at[n] == '\n'))
+			found++;
+		emit(*at);
+		line_start = *at == '\n';
+		if (*at == '\n')
 			records++;
 	}
+	return found;
 }
 
 void rec_start(const char *type)

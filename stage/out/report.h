@@ -32,7 +32,8 @@ void report_end(void);
 int report_is_open(void);
 void report_on_screen(int on);                               /* 0: records go to the serial port only */
 void report_to_buffer(char *buffer, u32 size);               /* the running CPU's records go there from now on */
-void report_write_buffer(const struct report_cursor *cursor); /* the boot CPU: an AP's whole records, in order */
+/* The boot CPU: an AP's whole records, in order; how many of them are `type` records. */
+u32 report_write_buffer(const struct report_cursor *cursor, const char *type);
 
 void rec_start(const char *type);
 void rec_str(const char *key, const char *value);

@@ -55,7 +55,10 @@ static u32 settle(struct cpu *ap, u64 deadline)
 	u64 finishing = timer_deadline_ms(FINISHING_GRACE_MS);
 	while (ap->smp.state == AP_FINISHING && !timer_passed(finishing))
 		__asm__ volatile("pause");
-	return ap->smp.state;
+	u32 state = ap->smp.state;
+	if (state == AP_FINISHING)
+		ap->smp.abandoned_in = AP_FINISHING; /* reported as a timeout, whatever it writes later */
+	return state;
 }
 
 static enum status status_of(const struct cpu *ap, u32 state, u32 index)
@@ -78,11 +81,11 @@ static void ap_section(u32 index, u64 deadline)
 	rec_hex32(KEY_APIC, ap_apic_ids[index]);
 	rec_str(KEY_STATE, SECTION_BEGIN);
 	rec_finish();
-	if (ap && ap->report.buffer)
-		report_write_buffer(&ap->report);
+	/* What was printed decides, not what the AP says it wrote: one given up on may be writing still. */
+	u32 verdicts = ap && ap->report.buffer ? report_write_buffer(&ap->report, REC_VERDICT) : 0;
 	if (status == UNRESPONSIVE)
 		unresponsive_verdict(status, "it did not reach the stub's code after INIT-SIPI-SIPI");
-	else if (status == TIMEOUT && !ap->verdict.written)
+	else if (status == TIMEOUT && !verdicts)
 		unresponsive_verdict(status, "it joined, but did not finish its checks in time");
 	section_end(index, status, status == UNRESPONSIVE || status == NOT_STARTED ? NULL : ap);
 }
@@ -123,7 +126,7 @@ static const char *verdict_of(u32 index)
 	if (index >= ap_capacity)
 		return "not started";
 	const struct cpu *c = cpu_at(index);
-	if (index && c->smp.state != AP_DONE)
+	if (index && (c->smp.state != AP_DONE || c->smp.abandoned_in))
 		return c->smp.abandoned_in || smp.sipi_sent[index] ? VERDICT_UNRESPONSIVE : "not started";
 	return c->verdict.name ? c->verdict.name : "no verdict";
 }

@@ -21,7 +21,7 @@ struct smp_cpu { /* first in struct cpu's small fields: CPU_OFFSET_AP_STATE (cpu
 	volatile u32 state;    /* enum ap_state */
 	u32 apic_id;
 	u64 join_tsc;          /* the TSC when it joined */
-	u32 abandoned_in;      /* enum ap_state it was abandoned in: STARTING (unresponsive) or JOINED (timeout) */
+	u32 abandoned_in;      /* the state it was given up in: STARTING (unresponsive), JOINED or FINISHING (timeout) */
 };
 
 static inline int ap_state_move(volatile u32 *state, u32 from, u32 to)
