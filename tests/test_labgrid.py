@@ -131,6 +131,29 @@ def test_sigterm_stops_labgrids_emulator(stub_elf, tmp_path):
 
 
 @pytest.mark.qemu
+def test_sigkill_of_bootgen_does_not_orphan_labgrids_emulator(stub_elf, tmp_path):
+    """labgrid starts QEMU without a parent-death signal: bootgen's guard stops it when bootgen is killed."""
+    env = _checked_in_env("qemu.yaml", stub_elf, tmp_path)
+    memory = "        memory: 128M\n"
+    env.write_text(env.read_text().replace(memory, memory + "        boot_args: inject=hang\n"))
+    run = subprocess.Popen([sys.executable, "-m", "bootgen", "run", "--backend", "labgrid", "--lg-env", str(env),
+                            "--timeout", "60"], cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        emulators = wait_for(lambda: [p for p in _ours(str(tmp_path)) if p != run.pid], timeout=30)
+        assert emulators, "labgrid started no QEMU"
+        time.sleep(1.5)  # the stub runs: the run is reading the console
+        run.kill()
+        run.wait(10)
+        assert wait_for(lambda: not any(alive(pid) for pid in emulators), timeout=10), "labgrid's QEMU was orphaned"
+    finally:
+        if run.poll() is None:
+            run.kill()
+            run.wait(10)
+        for pid in _ours(str(tmp_path)):  # this test's own QEMU, should the guard have failed
+            os.kill(pid, signal.SIGKILL)
+
+
+@pytest.mark.qemu
 def test_a_matrix_entry_on_a_labgrid_target(stub_elf, tmp_path):
     """A matrix names the environment relative to itself, like its images."""
     _checked_in_env("qemu.yaml", stub_elf, tmp_path)

@@ -14,7 +14,9 @@ raw capture. In an environment file::
 
 from __future__ import annotations
 
+import os
 import socket
+import subprocess
 import threading
 import time
 
@@ -23,7 +25,7 @@ from labgrid.driver.common import Driver
 from labgrid.factory import target_factory
 from labgrid.step import step
 
-from ..backends import defaults
+from ..backends import defaults, orphan_guard
 from ..backends.outcome import RunOutcome
 from ..backends.serial.reader import read_report
 from ..errors import ToolMissing
@@ -49,6 +51,13 @@ class _Switching:
             switch()
         except Exception as exc:  # a PDU that does not answer, a command that fails: whatever the driver raises
             self.error = exc
+            return
+        child = getattr(self.power, "_child", None)  # QEMUDriver's emulator (labgrid 25, 26: a Popen)
+        if isinstance(child, subprocess.Popen) and child.poll() is None:
+            # labgrid starts it without a parent-death signal: a guard kills it should bootgen be killed.
+            if (earlier := getattr(self.power, "_bootgen_guard", None)) is not None:
+                os.close(earlier)  # the emulator it guarded was stopped by this cycle: its guard ends
+            self.power._bootgen_guard = orphan_guard.guard(child.pid)  # open, on the driver, while bootgen lives
 
     def finished(self) -> bool:
         if self.thread.is_alive():

@@ -130,6 +130,9 @@ def _clean_up(target) -> None:
         if isinstance(child, subprocess.Popen) and child.poll() is None:
             child.kill()
             child.wait(10)
+        if (held := getattr(driver, "_bootgen_guard", None)) is not None:  # its emulator is gone: so is the guard
+            os.close(held)
+            driver._bootgen_guard = None
 
 
 def _timeout(config: LabgridConfig) -> dict:
