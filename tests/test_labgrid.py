@@ -131,6 +131,30 @@ def test_sigterm_stops_labgrids_emulator(stub_elf, tmp_path):
 
 
 @pytest.mark.qemu
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGKILL])
+def test_a_signal_while_labgrid_starts_its_emulator_orphans_nothing(stub_elf, tmp_path, signum):
+    """The signal lands while labgrid's QEMUDriver is still bringing QEMU up (its power-on, in bootgen's power
+    thread): the emulator must not outlive bootgen, started paused and never resumed."""
+    env = _checked_in_env("qemu.yaml", stub_elf, tmp_path)
+    run = subprocess.Popen([sys.executable, "-m", "bootgen", "run", "--backend", "labgrid", "--lg-env", str(env),
+                            "--timeout", "60"], cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    emulators: list[int] = []
+    try:
+        emulators = wait_for(lambda: [p for p in _ours(str(tmp_path)) if p != run.pid], timeout=30, step=0.002)
+        assert emulators, "labgrid started no QEMU"
+        run.send_signal(signum)
+        run.wait(30)
+        assert wait_for(lambda: not any(alive(pid) for pid in _ours(str(tmp_path))), timeout=15), \
+            "labgrid's QEMU outlived bootgen"
+    finally:
+        if run.poll() is None:
+            run.kill()
+            run.wait(10)
+        for pid in _ours(str(tmp_path)):  # this test's own QEMU, should bootgen have left it
+            os.kill(pid, signal.SIGKILL)
+
+
+@pytest.mark.qemu
 def test_sigkill_of_bootgen_does_not_orphan_labgrids_emulator(stub_elf, tmp_path):
     """labgrid starts QEMU without a parent-death signal: bootgen's guard stops it when bootgen is killed."""
     env = _checked_in_env("qemu.yaml", stub_elf, tmp_path)
@@ -177,9 +201,14 @@ def test_the_driver_in_a_labgrid_pytest_session(stub_elf, tmp_path, pytester):
             result = target.get_driver("BootgenDriver").run()
             assert result.verdict.value == "svm-ready", result.reason
             assert len(result.cpus) == 2
+
+        def test_box_again(target):  # the running QEMU is cycled: stopped, and a new one started
+            result = target.get_driver("BootgenDriver").run()
+            assert result.verdict.value == "svm-ready", result.reason
         """)
     result = pytester.runpytest_subprocess("-p", "no:cacheprovider", f"--lg-env={env}")
-    result.assert_outcomes(passed=1)
+    result.assert_outcomes(passed=2)
+    assert wait_for(lambda: not _ours(str(tmp_path)), timeout=10), "labgrid's QEMU outlived the session"
 
 
 class _ConsoleServer:

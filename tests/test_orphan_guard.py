@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
 
 from bootgen.backends import orphan_guard
 
@@ -24,6 +25,20 @@ def test_the_guard_kills_its_process_when_the_pipe_closes():
         if victim.poll() is None:
             victim.kill()
         victim.wait(10)
+
+
+def test_a_released_guard_leaves_its_process_alone():
+    """bootgen stopped the emulator the ordinary way, or a new one took its place: the guard stands down."""
+    keeper = subprocess.Popen(["sleep", "60"])
+    try:
+        held = orphan_guard.guard(keeper.pid)
+        assert held is not None
+        orphan_guard.release(held)
+        time.sleep(1)
+        assert keeper.poll() is None
+    finally:
+        keeper.kill()
+        keeper.wait(10)
 
 
 def test_a_reused_pid_is_left_alone():

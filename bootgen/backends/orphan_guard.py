@@ -1,7 +1,8 @@
 """A guard for an emulator that bootgen did not start itself, so could not tie to its own life (labgrid's
 QEMUDriver starts QEMU without a parent-death signal): a small process that waits on a pipe whose other end only
 bootgen holds. The pipe closes when bootgen ends, however it ends (SIGKILL included); the guard then kills the
-emulator if it still runs, known by its PID and its start time (so a PID reused since is left alone).
+emulator if it still runs, known by its PID and its start time (so a PID reused since is left alone). bootgen
+stands it down (``release``) when the emulator is stopped the ordinary way.
 
     python -m bootgen.backends.orphan_guard PID START_TIME   (stdin: the pipe)
 """
@@ -38,12 +39,26 @@ def guard(pid: int) -> int | None:
     return write_end
 
 
+#: What bootgen writes to stand a guard down: the emulator is stopped, or another one took its place.
+RELEASE = b"r"
+
+
+def release(held: int) -> None:
+    """Stand the guard down and close bootgen's end of its pipe."""
+    try:
+        os.write(held, RELEASE)
+    except OSError:  # the guard is gone already
+        pass
+    os.close(held)
+
+
 def main(argv: list[str]) -> int:
     for sig in (signal.SIGINT, signal.SIGHUP, signal.SIGTERM):  # a terminal's or a job's signals are bootgen's
         signal.signal(sig, signal.SIG_IGN)
     pid, started = int(argv[0]), argv[1]
-    while os.read(0, 4096):  # nothing is ever written: this returns b"" once bootgen's end is closed
-        pass
+    while data := os.read(0, 4096):  # b"" once bootgen's end is closed: bootgen ended
+        if RELEASE in data:
+            return 0
     if start_time(pid) == started:
         try:
             os.kill(pid, signal.SIGKILL)

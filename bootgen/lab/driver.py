@@ -14,7 +14,7 @@ raw capture. In an environment file::
 
 from __future__ import annotations
 
-import os
+import contextlib
 import socket
 import subprocess
 import threading
@@ -45,19 +45,30 @@ class _Switching:
         self.error: Exception | None = None
         self.thread = threading.Thread(target=self._run, args=(switch,), name="bootgen-power", daemon=True)
         self.thread.start()
+        if hasattr(power, "_child"):  # QEMUDriver (labgrid 25, 26: its emulator's Popen, None when off)
+            threading.Thread(target=self._guard_emulator, name="bootgen-guard", daemon=True).start()
 
     def _run(self, switch) -> None:
         try:
             switch()
         except Exception as exc:  # a PDU that does not answer, a command that fails: whatever the driver raises
             self.error = exc
-            return
-        child = getattr(self.power, "_child", None)  # QEMUDriver's emulator (labgrid 25, 26: a Popen)
-        if isinstance(child, subprocess.Popen) and child.poll() is None:
-            # labgrid starts it without a parent-death signal: a guard kills it should bootgen be killed.
-            if (earlier := getattr(self.power, "_bootgen_guard", None)) is not None:
-                os.close(earlier)  # the emulator it guarded was stopped by this cycle: its guard ends
-            self.power._bootgen_guard = orphan_guard.guard(child.pid)  # open, on the driver, while bootgen lives
+
+    def _guard_emulator(self) -> None:
+        """labgrid starts QEMU without a parent-death signal: as soon as it has started one (the power-on goes
+        on for a while after), a guard process kills it should bootgen be killed."""
+        while True:
+            child = getattr(self.power, "_child", None)
+            earlier = getattr(self.power, "_bootgen_guard", None)  # (PID, the pipe's end) of the last one guarded
+            if isinstance(child, subprocess.Popen) and (earlier is None or earlier[0] != child.pid) \
+                    and child.poll() is None:
+                if earlier is not None:
+                    orphan_guard.release(earlier[1])  # that emulator was stopped by this cycle
+                held = orphan_guard.guard(child.pid)  # open while bootgen lives
+                self.power._bootgen_guard = (child.pid, held) if held is not None else None
+            if not self.thread.is_alive():
+                return
+            time.sleep(0.002)
 
     def finished(self) -> bool:
         if self.thread.is_alive():
@@ -119,12 +130,27 @@ class BootgenDriver(Driver):
         from labgrid.protocol import PowerProtocol
         return any(isinstance(d, PowerProtocol) for d in self.target.drivers if d is not self)
 
-    @staticmethod
-    def _switch(power, switch, deadline: float) -> _Switching:
+    def _switch(self, power, switch, deadline: float) -> _Switching:
         # QEMUDriver.on() waits for its emulator to connect to the console socket with no timeout of its own: an
         # emulator that dies first (a bad extra_args) would hang the run. The run's deadline bounds that wait.
         from labgrid.driver import QEMUDriver
         listening = getattr(power, "_socket", None) if isinstance(power, QEMUDriver) else None
         if isinstance(listening, socket.socket):
             listening.settimeout(max(0.5, deadline - time.monotonic() - 0.5))  # its failure, not a plain timeout
-        return _Switching(power, switch)
+        self.switching = _Switching(power, switch)
+        return self.switching
+
+    def settle_power(self, wait_s: float = 10.0) -> None:
+        """Before the target is cleaned up: let a power-on still under way end, so that the emulator it may be
+        starting (QEMUDriver) is one labgrid knows of, to stop, or one bootgen can kill; a QEMUDriver still
+        waiting for its emulator's console is told to stop waiting. A power driver of another kind, which
+        starts nothing bootgen could stop, is not waited for."""
+        from labgrid.driver import QEMUDriver
+        switching = getattr(self, "switching", None)
+        if switching is None or not switching.thread.is_alive() or not isinstance(switching.power, QEMUDriver):
+            return
+        listening = getattr(switching.power, "_socket", None)
+        if isinstance(listening, socket.socket):
+            with contextlib.suppress(OSError):
+                listening.shutdown(socket.SHUT_RDWR)  # wakes its accept() (Linux)
+        switching.thread.join(wait_s)

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..backends import defaults
+from ..backends import defaults, orphan_guard
 from ..backends.outcome import RunOutcome
 from ..errors import ToolMissing, UsageError
 
@@ -104,6 +104,10 @@ def _clean_up(target) -> None:
     exited by itself); then any emulator a QEMUDriver still holds is killed: one it was starting when the run
     stopped, before it counted it as on, is not in labgrid's books."""
     from labgrid.driver import QEMUDriver
+
+    from .driver import BootgenDriver
+    for ours in (d for d in target.drivers if isinstance(d, BootgenDriver)):
+        ours.settle_power()  # a QEMU still being started is one to stop
     emulators = [d for d in target.drivers if isinstance(d, QEMUDriver)]
     for driver in emulators:
         child = getattr(driver, "_child", None)  # labgrid 26: its subprocess.Popen, None when off
@@ -130,8 +134,8 @@ def _clean_up(target) -> None:
         if isinstance(child, subprocess.Popen) and child.poll() is None:
             child.kill()
             child.wait(10)
-        if (held := getattr(driver, "_bootgen_guard", None)) is not None:  # its emulator is gone: so is the guard
-            os.close(held)
+        if (guarded := getattr(driver, "_bootgen_guard", None)) is not None:  # its emulator is gone
+            orphan_guard.release(guarded[1])
             driver._bootgen_guard = None
 
 
