@@ -4,6 +4,7 @@ coordinator and exporter that share its TCP console as a network serial port, as
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -19,6 +20,7 @@ import pytest
 
 from bootgen.contract import ports
 from conftest import DATA, ROOT, run_cli
+from consoles import ChattyConsole, free_port
 from processes import alive, wait_for
 
 pytestmark = pytest.mark.labgrid
@@ -33,12 +35,6 @@ def _no_lab_of_the_users(monkeypatch):
     for name in ("LG_ENV", "LG_PLACE", "LG_COORDINATOR"):
         monkeypatch.delenv(name, raising=False)
 BIN = Path(sys.executable).parent  # labgrid's commands, installed beside this Python
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _checked_in_env(name: str, stub_elf: Path, tmp_path: Path) -> Path:
@@ -108,26 +104,48 @@ def test_an_emulator_that_never_starts_is_bounded_by_the_timeout(stub_elf, tmp_p
     assert not _ours(str(tmp_path))
 
 
-@pytest.mark.qemu
-def test_sigterm_stops_labgrids_emulator(stub_elf, tmp_path):
-    """CI cancels the job while the box runs (a stub told to hang): bootgen stops, and so does labgrid's QEMU."""
+def _hanging_env(stub_elf, tmp_path: Path) -> Path:
+    """The checked-in QEMU environment with a stub told to hang: the run goes on until it is stopped."""
     env = _checked_in_env("qemu.yaml", stub_elf, tmp_path)
     memory = "        memory: 128M\n"
     env.write_text(env.read_text().replace(memory, memory + "        boot_args: inject=hang\n"))
+    return env
+
+
+@contextlib.contextmanager
+def _background_run(env: Path, tmp_path: Path, **popen):
+    """``bootgen run --backend labgrid`` on ``env`` in the background, and the QEMU it had labgrid start (found
+    by this test's own path in its command line). Afterwards bootgen, and any QEMU of this test's it left, are
+    killed by PID."""
     run = subprocess.Popen([sys.executable, "-m", "bootgen", "run", "--backend", "labgrid", "--lg-env", str(env),
-                            "--timeout", "60"], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                            "--timeout", "60"], cwd=ROOT, **popen)
+
+    def emulators(step: float = 0.02) -> list[int]:
+        found = wait_for(lambda: [p for p in _ours(str(tmp_path)) if p != run.pid], timeout=30, step=step)
+        assert found, "labgrid started no QEMU"
+        return found
     try:
-        emulators = wait_for(lambda: [p for p in _ours(str(tmp_path)) if p != run.pid], timeout=30)  # QEMU's
-        assert emulators, "labgrid started no QEMU"
+        yield run, emulators
+    finally:
+        if run.poll() is None:
+            run.kill()
+            run.wait(10)
+        for pid in _ours(str(tmp_path)):
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+
+
+@pytest.mark.qemu
+def test_sigterm_stops_labgrids_emulator(stub_elf, tmp_path):
+    """CI cancels the job while the box runs (a stub told to hang): bootgen stops, and so does labgrid's QEMU."""
+    env = _hanging_env(stub_elf, tmp_path)
+    with _background_run(env, tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) as (run, qemu):
+        emulators = qemu()
         time.sleep(1)
         run.send_signal(signal.SIGTERM)
         _, err = run.communicate(timeout=30)
         assert run.returncode == 128 + signal.SIGTERM, err
         assert not any(alive(pid) for pid in emulators), "labgrid's QEMU outlived bootgen"
-    finally:
-        if run.poll() is None:
-            run.kill()
-            run.wait(10)
 
 
 @pytest.mark.qemu
@@ -136,45 +154,24 @@ def test_a_signal_while_labgrid_starts_its_emulator_orphans_nothing(stub_elf, tm
     """The signal lands while labgrid's QEMUDriver is still bringing QEMU up (its power-on, in bootgen's power
     thread): the emulator must not outlive bootgen, started paused and never resumed."""
     env = _checked_in_env("qemu.yaml", stub_elf, tmp_path)
-    run = subprocess.Popen([sys.executable, "-m", "bootgen", "run", "--backend", "labgrid", "--lg-env", str(env),
-                            "--timeout", "60"], cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    emulators: list[int] = []
-    try:
-        emulators = wait_for(lambda: [p for p in _ours(str(tmp_path)) if p != run.pid], timeout=30, step=0.002)
-        assert emulators, "labgrid started no QEMU"
+    with _background_run(env, tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) as (run, qemu):
+        qemu(step=0.002)
         run.send_signal(signum)
         run.wait(30)
         assert wait_for(lambda: not any(alive(pid) for pid in _ours(str(tmp_path))), timeout=15), \
             "labgrid's QEMU outlived bootgen"
-    finally:
-        if run.poll() is None:
-            run.kill()
-            run.wait(10)
-        for pid in _ours(str(tmp_path)):  # this test's own QEMU, should bootgen have left it
-            os.kill(pid, signal.SIGKILL)
 
 
 @pytest.mark.qemu
 def test_sigkill_of_bootgen_does_not_orphan_labgrids_emulator(stub_elf, tmp_path):
     """labgrid starts QEMU without a parent-death signal: bootgen's guard stops it when bootgen is killed."""
-    env = _checked_in_env("qemu.yaml", stub_elf, tmp_path)
-    memory = "        memory: 128M\n"
-    env.write_text(env.read_text().replace(memory, memory + "        boot_args: inject=hang\n"))
-    run = subprocess.Popen([sys.executable, "-m", "bootgen", "run", "--backend", "labgrid", "--lg-env", str(env),
-                            "--timeout", "60"], cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        emulators = wait_for(lambda: [p for p in _ours(str(tmp_path)) if p != run.pid], timeout=30)
-        assert emulators, "labgrid started no QEMU"
+    env = _hanging_env(stub_elf, tmp_path)
+    with _background_run(env, tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) as (run, qemu):
+        emulators = qemu()
         time.sleep(1.5)  # the stub runs: the run is reading the console
         run.kill()
         run.wait(10)
         assert wait_for(lambda: not any(alive(pid) for pid in emulators), timeout=10), "labgrid's QEMU was orphaned"
-    finally:
-        if run.poll() is None:
-            run.kill()
-            run.wait(10)
-        for pid in _ours(str(tmp_path)):  # this test's own QEMU, should the guard have failed
-            os.kill(pid, signal.SIGKILL)
 
 
 @pytest.mark.qemu
@@ -280,25 +277,11 @@ def test_a_replayed_report_alone_is_no_verdict(tmp_path):
 def test_a_console_that_never_goes_quiet_is_not_cycled_after_the_deadline(tmp_path):
     """The replay is read until the console is quiet; one that chatters until the timeout ends the run there,
     without switching the box off and on after bootgen gave up on it."""
-    server = socket.socket()
-    server.bind(("127.0.0.1", 0))
-    server.listen(1)
-
-    def chatter() -> None:
-        conn, _ = server.accept()
-        with conn:
-            for _ in range(100):
-                try:
-                    conn.sendall(b"POST... memory test\r\n")
-                except OSError:
-                    return
-                time.sleep(0.1)
-
-    threading.Thread(target=chatter, daemon=True).start()
+    console = ChattyConsole(lines=100)
     flag = tmp_path / "power-cycled"
-    env = _box_env(tmp_path, server.getsockname()[1], cycle=f"touch {flag}", bootgen="{}")
+    env = _box_env(tmp_path, console.port, cycle=f"touch {flag}", bootgen="{}")
     proc = run_cli("run", "--backend", "labgrid", "--lg-env", str(env), "--json", "--timeout", "2")
-    server.close()
+    console.close()
     doc = json.loads(proc.stdout)
     assert proc.returncode == 3 and doc["run"]["ending"] == "timeout", proc.stderr
     assert "was not power-cycled" in doc["run"]["detail"] and not flag.exists()
@@ -395,7 +378,7 @@ def test_labgrid_usage_errors(tmp_path):
 
 
 def test_an_unreachable_coordinator_is_one_line():
-    env = dict(os.environ, LG_PLACE="box", LG_COORDINATOR=f"127.0.0.1:{_free_port()}")
+    env = dict(os.environ, LG_PLACE="box", LG_COORDINATOR=f"127.0.0.1:{free_port()}")
     proc = subprocess.run([sys.executable, "-m", "bootgen", "run", "--backend", "labgrid", "--lg-env",
                            str(ENVS / "remote.yaml")], env=env, cwd=ROOT, capture_output=True, text=True, timeout=60)
     assert proc.returncode == 4
@@ -436,7 +419,7 @@ def test_a_box_shared_through_a_coordinator_and_an_exporter(stub_elf, tmp_path):
     """As a lab shares its boxes: a labgrid-coordinator and a labgrid-exporter on loopback, the exporter offering
     the QEMU box's TCP console as a NetworkSerialPort, a place acquired through the coordinator, and bootgen
     reaching the verdict over that console from the checked-in remote environment."""
-    console_port, coordinator = _free_port(), f"127.0.0.1:{_free_port()}"
+    console_port, coordinator = free_port(), f"127.0.0.1:{free_port()}"
     (tmp_path / "exporter.yaml").write_text(f"""bootgen-box:
   NetworkSerialPort: {{host: 127.0.0.1, port: {console_port}, speed: 115200, protocol: raw}}
 """)

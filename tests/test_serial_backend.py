@@ -8,16 +8,15 @@ import json
 import os
 import re
 import shutil
-import socket
 import subprocess
 import sys
-import threading
 import time
 from pathlib import Path
 
 import pytest
 
 from conftest import DATA, ROOT, run_cli
+from consoles import ChattyConsole, free_port
 
 QEMU = "qemu-system-x86_64"
 
@@ -102,16 +101,10 @@ while seen.count(b"(qemu)") < 2 and time.monotonic() < deadline:
         _stop(box)
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.mark.qemu
 def test_a_box_behind_a_tcp_console_server(stub_elf, tmp_path):
     """Like ser2net or a console server: QEMU's serial port is a TCP server that boots once bootgen connects."""
-    port = _free_port()
+    port = free_port()
     box = _box(stub_elf, f"host=127.0.0.1,port={port},server=on,wait=on", tmp_path)
     try:
         proc = _serial("--device", f"tcp://127.0.0.1:{port}", "--junit", str(tmp_path / "box.xml"), "--timeout",
@@ -124,24 +117,10 @@ def test_a_box_behind_a_tcp_console_server(stub_elf, tmp_path):
 
 
 def test_a_box_that_never_reports_is_no_verdict_at_the_timeout():
-    server = socket.socket()
-    server.bind(("127.0.0.1", 0))
-    server.listen(1)
-
-    def console() -> None:
-        conn, _ = server.accept()
-        with conn:
-            for _ in range(40):
-                try:
-                    conn.sendall(b"POST... memory test\r\n")
-                except OSError:  # bootgen gave up on the box at its timeout, as it should
-                    return
-                time.sleep(0.1)
-
-    threading.Thread(target=console, daemon=True).start()
+    console = ChattyConsole()
     started = time.monotonic()
-    proc = _serial("--device", f"tcp://127.0.0.1:{server.getsockname()[1]}", "--timeout", "2")
-    server.close()
+    proc = _serial("--device", f"tcp://127.0.0.1:{console.port}", "--timeout", "2")
+    console.close()
     assert time.monotonic() - started < 10
     assert proc.returncode == 3 and b"no whole report arrived from the box" in proc.stdout
 

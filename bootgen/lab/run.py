@@ -77,7 +77,8 @@ def _prepare(env, config: LabgridConfig):
             ours = [d for d in target.drivers if isinstance(d, BootgenDriver)]
             if len(ours) > 1:
                 raise UsageError(f"the target {config.target!r} has {len(ours)} BootgenDrivers: keep one")
-            driver = ours[0] if ours else BootgenDriver(target, name=None, **_timeout(config))  # type: ignore
+            driver = ours[0] if ours else BootgenDriver(target, name=None,  # type: ignore
+                                                          timeout=config.timeout_s or defaults.SERIAL_TIMEOUT_S)
         except (UsageError, NoResourceFoundError):
             raise
         except (BindingError, NoSupplierFoundError) as exc:
@@ -99,6 +100,21 @@ def _prepare(env, config: LabgridConfig):
             from None
 
 
+def _emulator(driver) -> subprocess.Popen | None:
+    """A QEMUDriver's emulator (labgrid 25, 26: its Popen, None when off)."""
+    child = getattr(driver, "_child", None)
+    return child if isinstance(child, subprocess.Popen) else None
+
+
+def _forget_exited(emulators) -> bool:
+    """QEMUDrivers whose emulator exited by itself (isa-debug-exit, -no-reboot, or as labgrid told it to quit)
+    still count it as on, and would tell it to quit: they are told it is off. Whether there was one."""
+    exited = [d for d in emulators if d.status and (child := _emulator(d)) is not None and child.poll() is not None]
+    for driver in exited:
+        driver.status = 0
+    return bool(exited)
+
+
 def _clean_up(target) -> None:
     """labgrid's clean-up, which must not replace the result (QEMUDriver's ``off`` raises when QEMU already
     exited by itself); then any emulator a QEMUDriver still holds is killed: one it was starting when the run
@@ -109,18 +125,12 @@ def _clean_up(target) -> None:
     for ours in (d for d in target.drivers if isinstance(d, BootgenDriver)):
         ours.settle_power()  # a QEMU still being started is one to stop
     emulators = [d for d in target.drivers if isinstance(d, QEMUDriver)]
-    for driver in emulators:
-        child = getattr(driver, "_child", None)  # labgrid 26: its subprocess.Popen, None when off
-        if isinstance(child, subprocess.Popen) and child.poll() is not None and driver.status:
-            driver.status = 0  # it exited by itself (isa-debug-exit, -no-reboot): nothing left to tell 'quit'
+    _forget_exited(emulators)
     try:
         target.cleanup()
     except Exception as exc:
         failure: Exception | None = exc
-        exited = [d for d in emulators if isinstance(d._child, subprocess.Popen) and d._child.poll() is not None]
-        if exited and len(exited) == len([d for d in emulators if d._child is not None]):
-            for driver in exited:  # it was exiting as labgrid told it to quit: no longer anything to tell
-                driver.status = 0
+        if _forget_exited(emulators):  # it exited while labgrid was stopping it: once more, without it
             with contextlib.suppress(Exception):
                 target.cleanup()
                 failure = None
@@ -130,14 +140,9 @@ def _clean_up(target) -> None:
         if (again := getattr(target, "_atexit_cleanup", None)) is not None:  # labgrid's, at exit (26.0)
             atexit.unregister(again)  # tried here: not again, as a traceback, at exit
     for driver in emulators:
-        child = getattr(driver, "_child", None)
-        if isinstance(child, subprocess.Popen) and child.poll() is None:
+        if (child := _emulator(driver)) is not None and child.poll() is None:
             child.kill()
             child.wait(10)
         if (guarded := getattr(driver, "_bootgen_guard", None)) is not None:  # its emulator is gone
             orphan_guard.release(guarded[1])
             driver._bootgen_guard = None
-
-
-def _timeout(config: LabgridConfig) -> dict:
-    return {"timeout": config.timeout_s or defaults.SERIAL_TIMEOUT_S}
